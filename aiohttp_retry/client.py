@@ -1,0 +1,311 @@
+"""``RetryClient``: a ``ClientSession`` wrapper whose requests are retried.
+
+This module translates between aiohttp's request API and the attempt loop in
+:mod:`aiohttp_retry.engine`; every retry decision is made there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from aiohttp import ClientResponse, ClientSession, hdrs
+from yarl import URL
+
+from aiohttp_retry.engine import LoggerLike, RaiseForStatus, Sleep, execute
+from aiohttp_retry.retry_options import ExponentialRetry, RetryOptionsBase
+
+__all__ = ["RequestFunc", "RequestParams", "RetryClient"]
+
+_RAW_URL_TYPE = str | URL
+_URL_TYPE = _RAW_URL_TYPE | list[_RAW_URL_TYPE] | tuple[_RAW_URL_TYPE, ...]
+_LoggerType = LoggerLike
+
+#: What ``RetryClient`` calls once per try: ``ClientSession.request`` or alike.
+RequestFunc = Callable[..., Awaitable[ClientResponse]]
+
+_DEFAULT_LOGGER = logging.getLogger("aiohttp_retry")
+
+
+@dataclass
+class RequestParams:
+    """One try's request: the method, the URL and what else to pass to ``ClientSession.request``."""
+
+    method: str
+    url: _RAW_URL_TYPE
+    headers: dict[str, Any] | None = None
+    trace_request_ctx: dict[str, Any] | None = None
+    kwargs: dict[str, Any] | None = None
+
+
+class _RequestContext:
+    """The result of ``RetryClient.get(...)`` and alike: await it, or use it with ``async with``.
+
+    Nothing is sent until then. With ``async with`` the final response is
+    released on exit; with ``await`` releasing it is the caller's job.
+    """
+
+    __slots__ = ("_client", "_logger", "_params_list", "_raise_for_status", "_response", "_retry_options", "_used")
+
+    def __init__(
+        self,
+        client: RetryClient,
+        params_list: list[RequestParams],
+        logger: LoggerLike,
+        retry_options: RetryOptionsBase,
+        raise_for_status: RaiseForStatus = False,
+    ) -> None:
+        self._client = client
+        self._params_list = params_list
+        self._logger = logger
+        self._retry_options = retry_options
+        self._raise_for_status = raise_for_status
+        self._response: ClientResponse | None = None
+        self._used = False
+
+    def _run(self) -> Awaitable[ClientResponse]:
+        if self._used:
+            msg = (
+                "this request was already sent: a request context can be awaited or entered once; "
+                "call the client's method again for a new request"
+            )
+            raise RuntimeError(msg)
+        self._used = True
+        request: RequestFunc = self._client._client.request  # noqa: SLF001 - looked up per call, so replacing _client works
+        params_list = self._params_list
+        last = len(params_list) - 1
+
+        def params_of(attempt: int) -> RequestParams:
+            return params_list[attempt - 1 if attempt <= last else last]
+
+        def send(attempt: int) -> Awaitable[ClientResponse]:
+            params = params_of(attempt)
+            trace_ctx = dict(params.trace_request_ctx or ())
+            trace_ctx["current_attempt"] = attempt  # the real count wins over a user key of that name
+            return request(
+                params.method,
+                params.url,
+                headers=params.headers,
+                trace_request_ctx=trace_ctx,
+                **(params.kwargs or {}),
+            )
+
+        return execute(
+            send,
+            lambda attempt: params_of(attempt).method,
+            self._retry_options,
+            raise_for_status=self._raise_for_status,
+            logger=self._logger,
+            sleep=self._client._sleep,  # noqa: SLF001
+        )
+
+    def __await__(self) -> Generator[Any, None, ClientResponse]:
+        return self._run().__await__()
+
+    async def __aenter__(self) -> ClientResponse:
+        self._response = await self._run()
+        return self._response
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        if self._response is not None:
+            self._response.release()
+
+
+def _urls_of(url: _URL_TYPE) -> tuple[_RAW_URL_TYPE, ...]:
+    if isinstance(url, (str, URL)):
+        return (url,)
+    if isinstance(url, (list, tuple)) and url:
+        return tuple(url)
+    msg = f"url must be a str, a yarl.URL, or a non-empty list or tuple of them (one per try), got {url!r}"
+    raise ValueError(msg)
+
+
+class RetryClient:
+    """Sends requests through a ``ClientSession`` and retries them as the options say.
+
+    Args:
+        client_session: the session to send through. It stays the caller's:
+            ``close()`` does not close it. When omitted, the client creates
+            one from ``*args`` and ``**kwargs`` and closes it in ``close()``.
+        logger: a ``logging.Logger`` or any object with ``debug``,
+            ``warning`` and ``exception`` methods; default ``aiohttp_retry``.
+        retry_options: the default options for every request; a new
+            ``ExponentialRetry()`` when omitted.
+        raise_for_status: raise ``aiohttp.ClientResponseError`` for a final
+            response with status >= 400 (or a callable that checks it).
+    """
+
+    def __init__(
+        self,
+        client_session: ClientSession | None = None,
+        logger: LoggerLike | None = None,
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        self._closed: bool | None = None  # set first: __del__ reads it even if __init__ fails
+        if client_session is not None and (args or kwargs):
+            names = ", ".join(kwargs) or f"{len(args)} positional argument(s)"
+            msg = (
+                f"arguments for a new ClientSession ({names}) cannot be combined with client_session; "
+                "configure that session instead"
+            )
+            raise TypeError(msg)
+        if retry_options is not None and not isinstance(retry_options, RetryOptionsBase):
+            msg = f"retry_options must be a RetryOptionsBase instance such as ExponentialRetry(), got {retry_options!r}"
+            raise TypeError(msg)
+        self._owned_session: ClientSession | None = None
+        if client_session is None:
+            client_session = self._owned_session = ClientSession(*args, **kwargs)
+            self._closed = False
+        self._client: Any = client_session
+        self._logger: LoggerLike = logger or _DEFAULT_LOGGER
+        self._retry_options: RetryOptionsBase = retry_options or ExponentialRetry()
+        self._raise_for_status = raise_for_status
+        self._sleep: Sleep = asyncio.sleep
+
+    @property
+    def retry_options(self) -> RetryOptionsBase:
+        """The options used by requests that pass none of their own."""
+        return self._retry_options
+
+    def requests(
+        self,
+        params_list: list[RequestParams],
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus | None = None,
+    ) -> _RequestContext:
+        """Try ``params_list[0]`` first, then the next entry on each retry, repeating the last."""
+        if not params_list:
+            msg = "params_list must hold at least one RequestParams"
+            raise ValueError(msg)
+        return self._context(list(params_list), retry_options, raise_for_status)
+
+    def request(
+        self,
+        method: str,
+        url: _URL_TYPE,
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus | None = None,
+        **kwargs: Any,
+    ) -> _RequestContext:
+        """Send ``method`` to ``url`` (or to each URL of a list in turn, one per try)."""
+        headers = kwargs.pop("headers", None)
+        trace_request_ctx = kwargs.pop("trace_request_ctx", None)
+        params_list = [RequestParams(method, u, headers, trace_request_ctx, kwargs) for u in _urls_of(url)]
+        return self._context(params_list, retry_options, raise_for_status)
+
+    def get(
+        self,
+        url: _URL_TYPE,
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus | None = None,
+        **kwargs: Any,
+    ) -> _RequestContext:
+        """Send a GET request; see :meth:`request`."""
+        return self.request(hdrs.METH_GET, url, retry_options, raise_for_status, **kwargs)
+
+    def options(
+        self,
+        url: _URL_TYPE,
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus | None = None,
+        **kwargs: Any,
+    ) -> _RequestContext:
+        """Send a OPTIONS request; see :meth:`request`."""
+        return self.request(hdrs.METH_OPTIONS, url, retry_options, raise_for_status, **kwargs)
+
+    def head(
+        self,
+        url: _URL_TYPE,
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus | None = None,
+        **kwargs: Any,
+    ) -> _RequestContext:
+        """Send a HEAD request; see :meth:`request`."""
+        return self.request(hdrs.METH_HEAD, url, retry_options, raise_for_status, **kwargs)
+
+    def post(
+        self,
+        url: _URL_TYPE,
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus | None = None,
+        **kwargs: Any,
+    ) -> _RequestContext:
+        """Send a POST request; see :meth:`request`."""
+        return self.request(hdrs.METH_POST, url, retry_options, raise_for_status, **kwargs)
+
+    def put(
+        self,
+        url: _URL_TYPE,
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus | None = None,
+        **kwargs: Any,
+    ) -> _RequestContext:
+        """Send a PUT request; see :meth:`request`."""
+        return self.request(hdrs.METH_PUT, url, retry_options, raise_for_status, **kwargs)
+
+    def patch(
+        self,
+        url: _URL_TYPE,
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus | None = None,
+        **kwargs: Any,
+    ) -> _RequestContext:
+        """Send a PATCH request; see :meth:`request`."""
+        return self.request(hdrs.METH_PATCH, url, retry_options, raise_for_status, **kwargs)
+
+    def delete(
+        self,
+        url: _URL_TYPE,
+        retry_options: RetryOptionsBase | None = None,
+        raise_for_status: RaiseForStatus | None = None,
+        **kwargs: Any,
+    ) -> _RequestContext:
+        """Send a DELETE request; see :meth:`request`."""
+        return self.request(hdrs.METH_DELETE, url, retry_options, raise_for_status, **kwargs)
+
+    def _context(
+        self,
+        params_list: list[RequestParams],
+        retry_options: RetryOptionsBase | None,
+        raise_for_status: RaiseForStatus | None,
+    ) -> _RequestContext:
+        return _RequestContext(
+            self,
+            params_list,
+            self._logger,
+            retry_options or self._retry_options,
+            self._raise_for_status if raise_for_status is None else raise_for_status,
+        )
+
+    async def close(self) -> None:
+        """Close the session this client created; a session passed in stays open."""
+        if self._owned_session is not None:
+            await self._owned_session.close()
+        self._closed = True
+
+    async def __aenter__(self) -> RetryClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_val: BaseException | None,
+        exc_tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def __del__(self) -> None:
+        if self._closed is False:
+            self._logger.warning("RetryClient was not closed: call close() or use 'async with RetryClient()'")

@@ -1,0 +1,31 @@
+"""Checks that reject bad configuration with a message naming the parameter."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["check_attempts", "check_delay", "check_factor"]
+
+
+def check_attempts(value: object, name: str = "attempts") -> int:
+    """Return ``value`` if it is an int >= 1, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"{name} must be an integer >= 1 (the total number of tries, the first included), got {value!r}"
+        raise ValueError(msg)
+    return value
+
+
+def check_delay(value: object, name: str) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < math.inf):
+        msg = f"{name} must be a finite number of seconds >= 0, got {value!r}"
+        raise ValueError(msg)
+    return float(value)
+
+
+def check_factor(value: object, name: str = "factor") -> float:
+    """Return ``value`` as a float if it is a finite number >= 1, else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (1 <= value < math.inf):
+        msg = f"{name} must be a finite number >= 1, got {value!r}"
+        raise ValueError(msg)
+    return float(value)
