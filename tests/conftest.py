@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from pytest_aiohttp.plugin import AiohttpServer
+
+from tests.fault_server import FaultServer
+
+
+@pytest.fixture
+async def fault(aiohttp_server: AiohttpServer) -> AsyncIterator[FaultServer]:
+    """A started fault server; ``fault.url(path)`` is the absolute URL of ``path``."""
+    server = FaultServer()
+    test_server = await aiohttp_server(server.app)
+    server.base_url = str(test_server.make_url("")).rstrip("/")
+    yield server
+
+
+@pytest.fixture(autouse=True)
+def _quiet_access_log() -> None:
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -1,0 +1,76 @@
+"""A scripted, fault-injecting aiohttp server for the tests.
+
+Each path plays a script: one action per hit, the last action repeating.
+Every hit is recorded with its method, headers, body and the loop time, so
+tests can check what reached the server and when (virtual time included).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Answer with this status, body and headers, after ``delay`` seconds."""
+
+    status: int = 200
+    body: bytes = b"ok"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
+@dataclass(frozen=True)
+class Drop:
+    """Close the connection without answering: the client sees ServerDisconnectedError."""
+
+
+Action = Reply | Drop
+
+
+@dataclass(frozen=True)
+class Hit:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    time: float
+
+
+class FaultServer:
+    def __init__(self) -> None:
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{path:.*}", self._handle)
+        self.scripts: dict[str, list[Action]] = {}
+        self.hits: list[Hit] = []
+        self.base_url = ""  # set once the server listens
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def script(self, path: str, *actions: Action | int) -> str:
+        """Set what ``path`` answers, hit by hit; an int is ``Reply(status)``. Returns the path."""
+        self.scripts[path] = [Reply(a) if isinstance(a, int) else a for a in actions]
+        return path
+
+    def hits_of(self, path: str) -> list[Hit]:
+        return [h for h in self.hits if h.path == path]
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        script = self.scripts.get(path, [Reply()])
+        seen = len(self.hits_of(path))
+        action = script[min(seen, len(script) - 1)]
+        body = await request.read()
+        loop = asyncio.get_running_loop()
+        self.hits.append(Hit(request.method, path, dict(request.headers), body, loop.time()))
+        if isinstance(action, Drop):
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
+        if action.delay:
+            await asyncio.sleep(action.delay)
+        return web.Response(status=action.status, body=action.body, headers=action.headers)
