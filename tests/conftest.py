@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from pytest_aiohttp.plugin import AiohttpServer
@@ -10,12 +9,12 @@ from tests.fault_server import FaultServer
 
 
 @pytest.fixture
-async def fault(aiohttp_server: AiohttpServer) -> AsyncIterator[FaultServer]:
+async def fault(aiohttp_server: AiohttpServer) -> FaultServer:
     """A started fault server; ``fault.url(path)`` is the absolute URL of ``path``."""
     server = FaultServer()
     test_server = await aiohttp_server(server.app)
     server.base_url = str(test_server.make_url("")).rstrip("/")
-    yield server
+    return server
 
 
 @pytest.fixture(autouse=True)

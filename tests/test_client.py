@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import logging
 import socket
 from types import SimpleNamespace
@@ -31,13 +32,14 @@ from aiohttp_retry import (
     RetryClient,
     RetryOptionsBase,
 )
+from aiohttp_retry.types import ClientType
 from tests.fault_server import Drop, FaultServer, Reply
 
 NO_WAIT = ExponentialRetry(attempts=3, start_timeout=0)
 
 
 def gaps(times: list[float]) -> list[float]:
-    return [round(b - a, 3) for a, b in zip(times, times[1:])]
+    return [round(b - a, 3) for a, b in itertools.pairwise(times)]
 
 
 class Recorder:
@@ -220,9 +222,9 @@ async def test_current_attempt_is_not_overridden_by_the_caller(fault: FaultServe
     """A caller's ``current_attempt`` key does not hide the real attempt number."""
     path = fault.script("/e", 500, 200)
     recorder = Recorder()
-    async with RetryClient(retry_options=NO_WAIT, trace_configs=[recorder.config]) as client:
-        async with client.get(fault.url(path), trace_request_ctx={"current_attempt": 99}):
-            pass
+    client = RetryClient(retry_options=NO_WAIT, trace_configs=[recorder.config])
+    async with client, client.get(fault.url(path), trace_request_ctx={"current_attempt": 99}):
+        pass
     assert [c["current_attempt"] for c in recorder.contexts] == [1, 2]
 
 
@@ -314,9 +316,9 @@ async def test_unclosed_client_warns(caplog: pytest.LogCaptureFixture) -> None:
 async def test_exponential_schedule_starts_at_start_timeout(fault: FaultServer) -> None:
     """The first wait is start_timeout, then it doubles: 0.1 s, 0.2 s, 0.4 s."""
     path = fault.script("/down", 503)
-    async with RetryClient(retry_options=ExponentialRetry(attempts=4)) as client:
-        async with client.get(fault.url(path)) as response:
-            assert response.status == 503
+    client = RetryClient(retry_options=ExponentialRetry(attempts=4))
+    async with client, client.get(fault.url(path)) as response:
+        assert response.status == 503
     assert gaps([h.time for h in fault.hits]) == [0.1, 0.2, 0.4]
 
 
@@ -324,9 +326,8 @@ async def test_exponential_schedule_starts_at_start_timeout(fault: FaultServer) 
 async def test_list_schedule_uses_the_first_entry_first(fault: FaultServer) -> None:
     """ListRetry([0.5, 1.5, 9]) makes three tries, waiting 0.5 s then 1.5 s."""
     path = fault.script("/down", 503)
-    async with RetryClient(retry_options=ListRetry([0.5, 1.5, 9])) as client:
-        async with client.get(fault.url(path)):
-            pass
+    async with RetryClient(retry_options=ListRetry([0.5, 1.5, 9])) as client, client.get(fault.url(path)):
+        pass
     assert gaps([h.time for h in fault.hits]) == [0.5, 1.5]
 
 
@@ -504,6 +505,4 @@ async def test_cancellation_inside_the_response_callback_releases_the_response(f
 
 def test_client_type_alias() -> None:
     """aiohttp_retry.types.ClientType admits both a ClientSession and a RetryClient."""
-    from aiohttp_retry.types import ClientType
-
     assert set(ClientType.__args__) == {ClientSession, RetryClient}  # type: ignore[attr-defined]
