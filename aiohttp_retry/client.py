@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from aiohttp import ClientResponse, ClientSession, hdrs
+from aiohttp import ClientResponse, ClientSession, FormData, hdrs
 from yarl import URL
 
+from aiohttp_retry.body import ReplayableBody, prepare_body
 from aiohttp_retry.engine import LoggerLike, RaiseForStatus, Sleep, execute
+from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
 from aiohttp_retry.retry_options import ExponentialRetry, RetryOptionsBase
 
 __all__ = ["RequestFunc", "RequestParams", "RetryClient"]
@@ -29,6 +31,9 @@ _LoggerType = LoggerLike
 RequestFunc = Callable[..., Awaitable[ClientResponse]]
 
 _DEFAULT_LOGGER = logging.getLogger("aiohttp_retry")
+
+# ``data`` that aiohttp rebuilds for every try, so nothing needs preparing.
+_PLAIN_BODIES = (bytes, bytearray, memoryview, str, dict, list, tuple, FormData)
 
 
 @dataclass
@@ -67,7 +72,7 @@ class _RequestContext:
         self._response: ClientResponse | None = None
         self._used = False
 
-    def _run(self) -> Awaitable[ClientResponse]:
+    async def _run(self) -> ClientResponse:
         if self._used:
             msg = (
                 "this request was already sent: a request context can be awaited or entered once; "
@@ -76,31 +81,44 @@ class _RequestContext:
             raise RuntimeError(msg)
         self._used = True
         request: RequestFunc = self._client._client.request  # noqa: SLF001 - looked up per call, so replacing _client works
+        options = self._retry_options
         params_list = self._params_list
         last = len(params_list) - 1
+        bodies = await _prepare_bodies(params_list, options.replay_buffer)
+        propagate = options.time_limits.propagate
 
         def params_of(attempt: int) -> RequestParams:
             return params_list[attempt - 1 if attempt <= last else last]
 
-        def send(attempt: int) -> Awaitable[ClientResponse]:
+        def send(attempt: int, budget: float | None) -> Awaitable[ClientResponse]:
             params = params_of(attempt)
             trace_ctx = dict(params.trace_request_ctx or ())
             trace_ctx["current_attempt"] = attempt  # the real count wins over a user key of that name
-            return request(
-                params.method,
-                params.url,
-                headers=params.headers,
-                trace_request_ctx=trace_ctx,
-                **(params.kwargs or {}),
-            )
+            headers = params.headers
+            if propagate and budget is not None:
+                headers = {**(headers or {}), TIMEOUT_HEADER: format_timeout(budget)}
+            kwargs = params.kwargs or {}
+            body = bodies.get(id(params))
+            if body is not None:
+                kwargs = {**kwargs, "data": body.data}
+            return request(params.method, params.url, headers=headers, trace_request_ctx=trace_ctx, **kwargs)
 
-        return execute(
+        def describe(attempt: int) -> tuple[str, Mapping[str, Any] | None]:
+            params = params_of(attempt)
+            return params.method, params.headers
+
+        def why_not_resend(attempt: int) -> str | None:
+            body = bodies.get(id(params_of(attempt)))
+            return body.why_not_resend() if body is not None else None
+
+        return await execute(
             send,
-            lambda attempt: params_of(attempt).method,
-            self._retry_options,
+            describe,
+            options,
             raise_for_status=self._raise_for_status,
             logger=self._logger,
             sleep=self._client._sleep,  # noqa: SLF001
+            why_not_resend=why_not_resend if bodies else None,
         )
 
     def __await__(self) -> Generator[Any, None, ClientResponse]:
@@ -118,6 +136,16 @@ class _RequestContext:
     ) -> None:
         if self._response is not None:
             self._response.release()
+
+
+async def _prepare_bodies(params_list: list[RequestParams], limit: int) -> dict[int, ReplayableBody]:
+    """Make each one-shot ``data`` of the call resendable (or detectably not), once per params."""
+    bodies: dict[int, ReplayableBody] = {}
+    for params in params_list:
+        data = params.kwargs.get("data") if params.kwargs else None
+        if data is not None and not isinstance(data, _PLAIN_BODIES):
+            bodies[id(params)] = await prepare_body(data, limit)
+    return bodies
 
 
 def _urls_of(url: _URL_TYPE) -> tuple[_RAW_URL_TYPE, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from aiohttp_retry.policy.backoff import (
     exponential_delay,
@@ -25,12 +25,17 @@ from aiohttp_retry.policy.backoff import (
     uniform_delay,
 )
 from aiohttp_retry.policy.classify import ALL_METHODS
-from aiohttp_retry.policy.validate import check_attempts, check_delay, check_factor
+from aiohttp_retry.policy.deadline import TimeLimits
+from aiohttp_retry.policy.retry_after import RetryAfter
+from aiohttp_retry.policy.validate import check_attempts, check_delay, check_factor, check_size
 
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
+    from typing_extensions import Unpack
 
 __all__ = [
+    "DEFAULT_REPLAY_BUFFER",
+    "CommonOptions",
     "EvaluateResponseCallbackType",
     "ExponentialRetry",
     "FibonacciRetry",
@@ -44,6 +49,36 @@ __all__ = [
 #: Decides whether a response is good (``True``: return it) or worth another
 #: attempt (``False``). May be a plain function or a coroutine function.
 EvaluateResponseCallbackType = Callable[["ClientResponse"], Awaitable[bool] | bool]
+
+#: Bytes of a one-shot request body (async iterable) read ahead so that it can be sent again.
+DEFAULT_REPLAY_BUFFER = 1024 * 1024
+
+
+class CommonOptions(TypedDict, total=False):
+    """Keyword-only settings that every option class accepts.
+
+    Attributes:
+        retry_network_errors: retry connection errors, server disconnects and
+            timeouts (:data:`~aiohttp_retry.policy.NETWORK_ERRORS`) for
+            idempotent requests, and failed connects for every request. Default True.
+        retry_after: how ``Retry-After`` is honoured; ``None`` ignores it.
+            Default ``RetryAfter()``: 429 and 503, at most 60 s.
+        total_timeout: seconds for the whole call, tries and waits included.
+        attempt_timeout: seconds for one try, until its response headers arrive.
+        propagate_timeout: send the time left to the server as ``X-Request-Timeout``.
+        idempotency_header: a request carrying this header is treated as
+            idempotent whatever its method. Default ``"Idempotency-Key"``.
+        replay_buffer: bytes of an async-iterable body read ahead so that it
+            can be sent again; a longer body is sent once and not retried.
+    """
+
+    retry_network_errors: bool
+    retry_after: RetryAfter | None
+    total_timeout: float | None
+    attempt_timeout: float | None
+    propagate_timeout: bool
+    idempotency_header: str | None
+    replay_buffer: int
 
 
 class RetryOptionsBase:
@@ -59,9 +94,7 @@ class RetryOptionsBase:
         retry_all_server_errors: retry every status >= 500.
         evaluate_response_callback: consulted for responses whose status
             alone does not call for a retry; ``False`` means retry. Sync or async.
-        retry_network_errors: also retry connection errors, server
-            disconnects and timeouts (:data:`~aiohttp_retry.policy.NETWORK_ERRORS`)
-            for the idempotent methods among ``methods``.
+        **common: the keyword-only settings of :class:`CommonOptions`.
     """
 
     def __init__(
@@ -72,8 +105,7 @@ class RetryOptionsBase:
         methods: Iterable[str] | None = None,
         retry_all_server_errors: bool = True,
         evaluate_response_callback: EvaluateResponseCallbackType | None = None,
-        *,
-        retry_network_errors: bool = True,
+        **common: Unpack[CommonOptions],
     ) -> None:
         self.attempts = attempts
         self.statuses = statuses
@@ -84,7 +116,22 @@ class RetryOptionsBase:
             msg = f"evaluate_response_callback must be callable or None, got {evaluate_response_callback!r}"
             raise ValueError(msg)
         self.evaluate_response_callback = evaluate_response_callback
-        self.retry_network_errors = retry_network_errors
+        unknown = set(common) - set(CommonOptions.__annotations__)
+        if unknown:
+            msg = f"{type(self).__name__}() got unexpected keyword argument(s): {', '.join(sorted(unknown))}"
+            raise TypeError(msg)
+        self.retry_network_errors = bool(common.get("retry_network_errors", True))
+        self.retry_after = common.get("retry_after", RetryAfter())
+        if self.retry_after is not None and not isinstance(self.retry_after, RetryAfter):
+            msg = f"retry_after must be a RetryAfter instance or None, got {self.retry_after!r}"
+            raise ValueError(msg)
+        self.idempotency_header = common.get("idempotency_header", "Idempotency-Key")
+        self.time_limits = TimeLimits(
+            total=common.get("total_timeout"),
+            attempt=common.get("attempt_timeout"),
+            propagate=bool(common.get("propagate_timeout", False)),
+        )
+        self.replay_buffer = check_size(common.get("replay_buffer", DEFAULT_REPLAY_BUFFER), "replay_buffer")
 
     @property
     def attempts(self) -> int:
@@ -150,6 +197,10 @@ class RetryOptionsBase:
         """
         raise NotImplementedError
 
+    def next_delay(self, attempt: int, response: ClientResponse | None, previous: float | None) -> float:  # noqa: ARG002
+        """The wait the engine asks for: ``get_timeout`` unless a schedule needs the ``previous`` wait."""
+        return self.get_timeout(attempt, response)
+
 
 class ExponentialRetry(RetryOptionsBase):
     """Waits ``min(start_timeout * factor ** attempt, max_timeout)``: 0.1, 0.2, 0.4 ... by default."""
@@ -165,8 +216,7 @@ class ExponentialRetry(RetryOptionsBase):
         methods: Iterable[str] | None = None,
         retry_all_server_errors: bool = True,
         evaluate_response_callback: EvaluateResponseCallbackType | None = None,
-        *,
-        retry_network_errors: bool = True,
+        **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
             attempts,
@@ -175,7 +225,7 @@ class ExponentialRetry(RetryOptionsBase):
             methods,
             retry_all_server_errors,
             evaluate_response_callback,
-            retry_network_errors=retry_network_errors,
+            **common,
         )
         self._start_timeout = check_delay(start_timeout, "start_timeout")
         self._max_timeout = check_delay(max_timeout, "max_timeout")
@@ -200,8 +250,7 @@ class RandomRetry(RetryOptionsBase):
         random_func: Callable[[], float] = random.random,
         retry_all_server_errors: bool = True,
         evaluate_response_callback: EvaluateResponseCallbackType | None = None,
-        *,
-        retry_network_errors: bool = True,
+        **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
             attempts,
@@ -210,7 +259,7 @@ class RandomRetry(RetryOptionsBase):
             methods,
             retry_all_server_errors,
             evaluate_response_callback,
-            retry_network_errors=retry_network_errors,
+            **common,
         )
         self.min_timeout = check_delay(min_timeout, "min_timeout")
         self.max_timeout = check_delay(max_timeout, "max_timeout")
@@ -242,8 +291,7 @@ class ListRetry(RetryOptionsBase):
         methods: Iterable[str] | None = None,
         retry_all_server_errors: bool = True,
         evaluate_response_callback: EvaluateResponseCallbackType | None = None,
-        *,
-        retry_network_errors: bool = True,
+        **common: Unpack[CommonOptions],
     ) -> None:
         if isinstance(timeouts, (str, bytes)) or not isinstance(timeouts, Iterable):
             msg = f"timeouts must be a non-empty list of seconds, got {timeouts!r}"
@@ -259,7 +307,7 @@ class ListRetry(RetryOptionsBase):
             methods,
             retry_all_server_errors,
             evaluate_response_callback,
-            retry_network_errors=retry_network_errors,
+            **common,
         )
 
     def get_timeout(self, attempt: int, response: ClientResponse | None = None) -> float:  # noqa: ARG002
@@ -283,8 +331,7 @@ class FibonacciRetry(RetryOptionsBase):
         max_timeout: float = 3.0,
         retry_all_server_errors: bool = True,
         evaluate_response_callback: EvaluateResponseCallbackType | None = None,
-        *,
-        retry_network_errors: bool = True,
+        **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
             attempts,
@@ -293,7 +340,7 @@ class FibonacciRetry(RetryOptionsBase):
             methods,
             retry_all_server_errors,
             evaluate_response_callback,
-            retry_network_errors=retry_network_errors,
+            **common,
         )
         self.multiplier = check_delay(multiplier, "multiplier")
         self.max_timeout = check_delay(max_timeout, "max_timeout")
@@ -324,8 +371,8 @@ class JitterRetry(ExponentialRetry):
         retry_all_server_errors: bool = True,
         evaluate_response_callback: EvaluateResponseCallbackType | None = None,
         *,
-        retry_network_errors: bool = True,
         rng: random.Random | None = None,
+        **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
             attempts,
@@ -337,7 +384,7 @@ class JitterRetry(ExponentialRetry):
             methods,
             retry_all_server_errors,
             evaluate_response_callback,
-            retry_network_errors=retry_network_errors,
+            **common,
         )
         self._random_interval_size = check_delay(random_interval_size, "random_interval_size")
         self._rng = rng

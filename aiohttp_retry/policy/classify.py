@@ -10,24 +10,30 @@ import asyncio
 import enum
 from collections.abc import Container
 
-from aiohttp import ClientConnectionError
+from aiohttp import ClientConnectionError, ClientConnectorError, ClientSSLError
 
 __all__ = [
     "ALL_METHODS",
     "IDEMPOTENT_METHODS",
     "NETWORK_ERRORS",
+    "SAFE_METHODS",
     "Verdict",
     "exception_is_retryable",
+    "method_allowed",
     "response_verdict",
 ]
 
 #: Methods that RFC 9110 defines as idempotent: sending one twice has the effect of sending it once.
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
+#: The default ``methods`` of the option classes that are not 2.9.1-compatible.
+SAFE_METHODS = IDEMPOTENT_METHODS
+
 #: Every method the compatible option classes retry unless told otherwise.
 ALL_METHODS = IDEMPOTENT_METHODS | {"POST", "PATCH", "CONNECT"}
 
-#: Errors of the transport, retried by default for idempotent methods.
+#: Errors of the transport, retried by default for idempotent methods (TLS errors excepted:
+#: a bad certificate does not heal by itself).
 #: ``ClientConnectionError`` covers refused and reset connections, server
 #: disconnects, DNS failures and aiohttp's own connect and read timeouts;
 #: ``asyncio.TimeoutError`` (the built-in ``TimeoutError``) covers ``ClientTimeout``.
@@ -44,43 +50,54 @@ class Verdict(enum.Enum):
 
 def response_verdict(
     status: int,
-    method: str,
+    method_allowed: bool,
     *,
     statuses: Container[int],
-    methods: Container[str],
     retry_server_errors: bool,
     has_callback: bool,
 ) -> Verdict:
-    """Classify a response by method and status.
+    """Classify a response by status.
 
-    A method outside ``methods`` is final. A status >= 500 (when
-    ``retry_server_errors``) or in ``statuses`` is retried. Any other status is
-    final, unless a response callback exists, which then decides.
+    A response to a request that may not be retried (``method_allowed`` false)
+    is final. A status >= 500 (when ``retry_server_errors``) or in
+    ``statuses`` is retried. Any other status is final, unless a response
+    callback exists, which then decides.
     """
-    if method not in methods:
+    if not method_allowed:
         return Verdict.FINAL
     if (retry_server_errors and status >= 500) or status in statuses:  # noqa: PLR2004
         return Verdict.RETRY
     return Verdict.ASK if has_callback else Verdict.FINAL
 
 
+def method_allowed(method: str, methods: Container[str], *, keyed: bool) -> bool:
+    """Whether a request may be retried at all: its method is in ``methods`` or it carries an idempotency key."""
+    return keyed or method in methods
+
+
 def exception_is_retryable(
     exc: BaseException,
     method: str,
     *,
+    keyed: bool,
     exceptions: tuple[type[BaseException], ...],
     methods: Container[str],
-    network_errors: tuple[type[BaseException], ...],
+    network_errors: bool,
 ) -> bool:
     """Whether an attempt that raised ``exc`` may be tried again.
 
-    ``exceptions`` (the user's list) apply to every method in ``methods``;
-    ``network_errors`` apply only to the idempotent methods in ``methods``.
-    Only ``Exception`` subclasses qualify: cancellation and interpreter exits
-    are never retried.
+    With ``network_errors``, a failed connect (nothing was sent, so any
+    method is safe) is always retried, and the other :data:`NETWORK_ERRORS`
+    are retried for idempotent requests: an idempotent method, or a request
+    carrying an idempotency key (``keyed``). ``exceptions`` (the user's list)
+    apply to every allowed request. Only ``Exception`` subclasses qualify:
+    cancellation and interpreter exits are never retried.
     """
-    if not isinstance(exc, Exception) or method not in methods:
+    if not isinstance(exc, Exception):
         return False
-    if isinstance(exc, exceptions):
+    transient = network_errors and isinstance(exc, NETWORK_ERRORS) and not isinstance(exc, ClientSSLError)
+    if transient and isinstance(exc, ClientConnectorError):
         return True
-    return method in IDEMPOTENT_METHODS and isinstance(exc, network_errors)
+    if not method_allowed(method, methods, keyed=keyed):
+        return False
+    return isinstance(exc, exceptions) or (transient and (keyed or method in IDEMPOTENT_METHODS))

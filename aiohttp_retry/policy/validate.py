@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["check_attempts", "check_delay", "check_factor"]
+__all__ = ["check_attempts", "check_delay", "check_factor", "check_size"]
 
 
 def check_attempts(value: object, name: str = "attempts") -> int:
@@ -29,3 +29,11 @@ def check_factor(value: object, name: str = "factor") -> float:
         msg = f"{name} must be a finite number >= 1, got {value!r}"
         raise ValueError(msg)
     return float(value)
+
+
+def check_size(value: object, name: str) -> int:
+    """Return ``value`` if it is an int >= 0 (a number of bytes), else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        msg = f"{name} must be a whole number of bytes >= 0, got {value!r}"
+        raise ValueError(msg)
+    return value
