@@ -7,7 +7,12 @@ outcomes are retried and how long to wait between tries.
 from __future__ import annotations
 
 from aiohttp_retry.client import RequestFunc, RequestParams, RetryClient
+from aiohttp_retry.errors import BodyNotReplayableError, RetryError
+from aiohttp_retry.jitter import DecorrelatedJitterRetry, FullJitterRetry
+from aiohttp_retry.middleware import RetryMiddleware
+from aiohttp_retry.policy.retry_after import RetryAfter
 from aiohttp_retry.retry_options import (
+    CommonOptions,
     EvaluateResponseCallbackType,
     ExponentialRetry,
     FibonacciRetry,
@@ -21,15 +26,22 @@ from aiohttp_retry.retry_options import (
 __version__ = "3.0.0.dev0"
 
 __all__ = [
+    "BodyNotReplayableError",
+    "CommonOptions",
+    "DecorrelatedJitterRetry",
     "EvaluateResponseCallbackType",
     "ExponentialRetry",
     "FibonacciRetry",
+    "FullJitterRetry",
     "JitterRetry",
     "ListRetry",
     "RandomRetry",
     "RequestFunc",
     "RequestParams",
+    "RetryAfter",
     "RetryClient",
+    "RetryError",
+    "RetryMiddleware",
     "RetryOptions",
     "RetryOptionsBase",
 ]

@@ -137,6 +137,7 @@ def _next_wait(
     previous: float | None,
     now: float,
     expires: float,
+    took: float,
 ) -> float | None:
     """The wait before try ``attempt + 1``, or ``None`` when the call must end with this outcome."""
     delay = options.next_delay(attempt - 1, response, previous)
@@ -145,12 +146,11 @@ def _next_wait(
         raise ValueError(msg)
     retry_after = options.retry_after
     if retry_after is not None and headers is not None:
-        asked = retry_after.wait(status, headers.get(hdrs.RETRY_AFTER), time.time())
-        if asked is not None:
-            if retry_after.exceeds(asked):
-                return None
-            delay = max(delay, asked)
-    return delay if fits_before(delay, now, expires) else None
+        wait = retry_after.apply(delay, status, headers.get(hdrs.RETRY_AFTER), time.time())
+        if wait is None:
+            return None
+        delay = wait
+    return delay if fits_before(delay, now, expires, took) else None
 
 
 async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its branches are the contract
@@ -183,14 +183,17 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
     while True:
         if debug:
             logger.debug("Attempt %d out of %d", attempt, attempts)
-        budget = attempt_budget(limits.attempt, clock(), expires) if clock else None
+        started = clock() if clock else 0.0
+        budget = attempt_budget(limits.attempt, started, expires) if clock else None
         response: ClientResponse | None = None
         try:
             response = await (send(attempt, None) if budget is None else _send_within(send, attempt, budget))
             wait = None
             if attempt < attempts and await _wants_retry(response, options):
                 now = clock() if clock else 0.0
-                wait = _next_wait(options, attempt, response, response.status, response.headers, previous, now, expires)
+                wait = _next_wait(
+                    options, attempt, response, response.status, response.headers, previous, now, expires, now - started
+                )
             if wait is None:
                 if raise_for_status:
                     await _check_final(response, raise_for_status)
@@ -210,7 +213,8 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
             if attempt >= attempts or not _retries_exception(exc, describe(attempt), options):
                 raise
             status, headers = (exc.status, exc.headers) if isinstance(exc, ClientResponseError) else (0, None)
-            wait = _next_wait(options, attempt, None, status, headers, previous, clock() if clock else 0.0, expires)
+            now = clock() if clock else 0.0
+            wait = _next_wait(options, attempt, None, status, headers, previous, now, expires, now - started)
             if wait is None:
                 raise
             if debug:

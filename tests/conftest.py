@@ -5,6 +5,7 @@ import logging
 import pytest
 from pytest_aiohttp.plugin import AiohttpServer
 
+from tests.drivers import DRIVERS, Driver
 from tests.fault_server import FaultServer
 
 
@@ -15,6 +16,12 @@ async def fault(aiohttp_server: AiohttpServer) -> FaultServer:
     test_server = await aiohttp_server(server.app)
     server.base_url = str(test_server.make_url("")).rstrip("/")
     return server
+
+
+@pytest.fixture(params=sorted(DRIVERS))
+def make_driver(request: pytest.FixtureRequest) -> type[Driver]:
+    """Each behaviour test runs once through RetryClient and once through RetryMiddleware."""
+    return DRIVERS[request.param]
 
 
 @pytest.fixture(autouse=True)

@@ -26,10 +26,12 @@ from pytest_aiohttp.plugin import AiohttpClient
 from aiohttp_retry import (
     ExponentialRetry,
     FibonacciRetry,
+    FullJitterRetry,
     ListRetry,
     RandomRetry,
     RequestParams,
     RetryClient,
+    RetryMiddleware,
     RetryOptionsBase,
 )
 from aiohttp_retry.types import ClientType
@@ -506,3 +508,10 @@ async def test_cancellation_inside_the_response_callback_releases_the_response(f
 def test_client_type_alias() -> None:
     """aiohttp_retry.types.ClientType admits both a ClientSession and a RetryClient."""
     assert set(ClientType.__args__) == {ClientSession, RetryClient}  # type: ignore[attr-defined]
+
+
+async def test_middleware_defaults_and_checks() -> None:
+    """RetryMiddleware defaults to FullJitterRetry and refuses options of the wrong type."""
+    assert isinstance(RetryMiddleware().retry_options, FullJitterRetry)
+    with pytest.raises(TypeError, match="retry_options"):
+        RetryMiddleware(3)  # type: ignore[arg-type]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from aiohttp_retry.policy.backoff import (
+    decorrelated_jitter_delay,
     exponential_delay,
     fibonacci_delay,
+    full_jitter_delay,
     jittered_exponential_delay,
     list_delay,
     uniform_delay,
@@ -41,11 +43,13 @@ __all__ = [
     "check_attempts",
     "check_delay",
     "check_factor",
+    "decorrelated_jitter_delay",
     "exception_is_retryable",
     "exponential_delay",
     "fibonacci_delay",
     "fits_before",
     "format_timeout",
+    "full_jitter_delay",
     "jittered_exponential_delay",
     "list_delay",
     "method_allowed",

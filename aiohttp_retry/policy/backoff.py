@@ -11,8 +11,10 @@ import math
 from collections.abc import Sequence
 
 __all__ = [
+    "decorrelated_jitter_delay",
     "exponential_delay",
     "fibonacci_delay",
+    "full_jitter_delay",
     "jittered_exponential_delay",
     "list_delay",
     "uniform_delay",
@@ -68,3 +70,14 @@ def list_delay(delays: Sequence[float], retry_index: int) -> float:
     if retry_index < len(delays):
         return delays[retry_index]
     return delays[-1]
+
+
+def full_jitter_delay(start: float, factor: float, cap: float, retry_index: int, draw: float) -> float:
+    """``draw * min(start * factor ** retry_index, cap)``: uniform on [0, the exponential wait)."""
+    return draw * exponential_delay(start, factor, cap, retry_index)
+
+
+def decorrelated_jitter_delay(start: float, cap: float, previous: float | None, draw: float) -> float:
+    """``min(cap, uniform(start, 3 * previous))``, with ``previous = start`` for the first wait."""
+    high = max(3 * (start if previous is None else previous), start)
+    return min(cap, uniform_delay(start, high, draw))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp_retry.policy.validate import check_delay
 
-__all__ = ["TIMEOUT_HEADER", "TimeLimits", "attempt_budget", "fits_before", "format_timeout"]
+__all__ = ["TIMEOUT_HEADER", "TimeLimits", "attempt_budget", "fits_before", "format_timeout", "parse_timeout_header"]
 
 #: The request header that carries the time left, in seconds, relative to its arrival.
 TIMEOUT_HEADER = "X-Request-Timeout"
@@ -41,11 +41,6 @@ class TimeLimits:
             msg = f"attempt_timeout ({self.attempt!r}) must not exceed total_timeout ({self.total!r})"
             raise ValueError(msg)
 
-    @property
-    def active(self) -> bool:
-        """Whether any limit or propagation is configured."""
-        return self.total is not None or self.attempt is not None or self.propagate
-
     def expiry(self, start: float, inherited: float | None = None) -> float:
         """The clock reading at which the call must be over: its own total, or an earlier inherited one."""
         own = math.inf if self.total is None else start + self.total
@@ -58,11 +53,26 @@ def attempt_budget(attempt_limit: float | None, now: float, expires: float) -> f
     return None if budget == math.inf else max(budget, 0.0)
 
 
-def fits_before(delay: float, now: float, expires: float) -> bool:
-    """Whether a wait of ``delay`` ends before the deadline, leaving time for another try."""
-    return now + delay < expires
+def fits_before(delay: float, now: float, expires: float, reserve: float = 0.0) -> bool:
+    """Whether a wait of ``delay`` ends early enough to leave ``reserve`` seconds for the next try.
+
+    The engine reserves as long as the last try took: a wait is pointless if
+    the try after it would be cut off by the deadline.
+    """
+    return now + delay + reserve < expires
 
 
 def format_timeout(seconds: float) -> str:
     """The header value for ``seconds`` left: milliseconds precision, never negative."""
     return f"{max(seconds, 0.0):.3f}"
+
+
+def parse_timeout_header(value: str | None) -> float | None:
+    """Seconds left according to an ``X-Request-Timeout`` value; ``None`` if absent or not a finite number >= 0."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds < math.inf else None

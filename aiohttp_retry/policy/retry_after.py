@@ -40,10 +40,7 @@ def parse_retry_after(value: str, now: float) -> float | None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    try:
-        wait = moment.timestamp() - now
-    except (OverflowError, OSError, ValueError):
-        return None
+    wait = moment.timestamp() - now  # exact for an aware datetime of any year
     return wait if wait > 0 else None
 
 
@@ -68,15 +65,16 @@ class RetryAfter:
         object.__setattr__(self, "max_wait", check_delay(self.max_wait, "max_wait"))
         object.__setattr__(self, "statuses", frozenset(self.statuses))
 
-    def wait(self, status: int, header: str | None, now: float) -> float | None:
-        """The server's requested wait in seconds, or ``None`` when there is none to honour.
+    def apply(self, delay: float, status: int, header: str | None, now: float) -> float | None:
+        """The wait before the next try given the schedule's ``delay``; ``None``: do not retry.
 
-        May exceed ``max_wait``; :meth:`exceeds` tells whether it does.
+        ``now`` is the wall-clock time (POSIX timestamp) for the HTTP-date form.
         """
         if header is None or status not in self.statuses:
+            return delay
+        asked = parse_retry_after(header, now)
+        if asked is None:
+            return delay
+        if asked > self.max_wait:
             return None
-        return parse_retry_after(header, now)
-
-    def exceeds(self, wait: float) -> bool:
-        """Whether a requested wait is longer than the client accepts."""
-        return wait > self.max_wait
+        return max(delay, asked)

@@ -1,0 +1,83 @@
+"""``RetryMiddleware``: the attempt loop as an aiohttp client middleware.
+
+    session = ClientSession(middlewares=[RetryMiddleware(FullJitterRetry(attempts=4))])
+
+Each try calls the next handler with the same request. aiohttp applies the
+session's ``raise_for_status`` to the final response only, after the
+middleware. The middleware sees one request per ``session.request`` call, so
+aiohttp's TraceConfig hooks fire once per call, not once per try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Mapping
+from typing import Any
+
+from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
+
+from aiohttp_retry.engine import LoggerLike, Sleep, execute
+from aiohttp_retry.jitter import FullJitterRetry
+from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
+from aiohttp_retry.retry_options import RetryOptionsBase
+
+__all__ = ["RetryMiddleware"]
+
+_NOT_RESENDABLE = (
+    "the request body is a one-shot stream (an async iterable or unseekable file) that the previous try "
+    "consumed; pass bytes, or use RetryClient, which reads such bodies ahead, to allow retries"
+)
+
+
+class RetryMiddleware:
+    """Retries requests of a ``ClientSession`` as ``retry_options`` say.
+
+    Args:
+        retry_options: the options of every request through this middleware;
+            default ``FullJitterRetry()`` (idempotent requests, 3 tries). For
+            one call, pass ``middlewares=[RetryMiddleware(other_options)]`` to
+            ``session.request``, which replaces the session's middlewares.
+        logger: as for ``RetryClient``.
+    """
+
+    __slots__ = ("_logger", "_options", "_sleep")
+
+    def __init__(self, retry_options: RetryOptionsBase | None = None, *, logger: LoggerLike | None = None) -> None:
+        if retry_options is not None and not isinstance(retry_options, RetryOptionsBase):
+            msg = f"retry_options must be a RetryOptionsBase instance such as FullJitterRetry(), got {retry_options!r}"
+            raise TypeError(msg)
+        self._options = retry_options or FullJitterRetry()
+        self._logger: LoggerLike = logger or logging.getLogger("aiohttp_retry")
+        self._sleep: Sleep = asyncio.sleep
+
+    @property
+    def retry_options(self) -> RetryOptionsBase:
+        """The options applied to every request."""
+        return self._options
+
+    async def __call__(self, request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
+        """Send ``request`` through ``handler`` once per try."""
+        options = self._options
+        propagate = options.time_limits.propagate
+        body = request.body
+
+        def send(_attempt: int, budget: float | None) -> Awaitable[ClientResponse]:
+            if propagate and budget is not None:
+                request.headers[TIMEOUT_HEADER] = format_timeout(budget)
+            return handler(request)
+
+        def describe(_attempt: int) -> tuple[str, Mapping[str, Any] | None]:
+            return request.method, request.headers
+
+        def why_not_resend(_attempt: int) -> str | None:
+            return _NOT_RESENDABLE if isinstance(body, payload.Payload) and body.consumed else None
+
+        return await execute(
+            send,
+            describe,
+            options,
+            logger=self._logger,
+            sleep=self._sleep,
+            why_not_resend=why_not_resend,
+        )

@@ -1,0 +1,39 @@
+"""The two ways to use the engine, behind one interface, so behaviour tests run against both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import ClientResponse, ClientSession
+
+from aiohttp_retry import RetryClient, RetryMiddleware, RetryOptionsBase
+
+
+class Driver:
+    """Sends one request with given options through a session."""
+
+    name = ""
+
+    def __init__(self, session: ClientSession) -> None:
+        self.session = session
+
+    async def request(self, method: str, url: str, options: RetryOptionsBase, **kwargs: Any) -> ClientResponse:
+        raise NotImplementedError
+
+
+class ClientDriver(Driver):
+    name = "RetryClient"
+
+    async def request(self, method: str, url: str, options: RetryOptionsBase, **kwargs: Any) -> ClientResponse:
+        client = RetryClient(client_session=self.session)
+        return await client.request(method, url, retry_options=options, **kwargs)
+
+
+class MiddlewareDriver(Driver):
+    name = "RetryMiddleware"
+
+    async def request(self, method: str, url: str, options: RetryOptionsBase, **kwargs: Any) -> ClientResponse:
+        return await self.session.request(method, url, middlewares=(RetryMiddleware(options),), **kwargs)
+
+
+DRIVERS = {cls.name: cls for cls in (ClientDriver, MiddlewareDriver)}
