@@ -515,3 +515,14 @@ async def test_middleware_defaults_and_checks() -> None:
     assert isinstance(RetryMiddleware().retry_options, FullJitterRetry)
     with pytest.raises(TypeError, match="retry_options"):
         RetryMiddleware(3)  # type: ignore[arg-type]
+
+
+@pytest.mark.looptime
+async def test_retry_after_on_the_exception_path(fault: FaultServer) -> None:
+    """With raise_for_status, the Retry-After of the raised ClientResponseError sets the wait."""
+    path = fault.script("/busy", Reply(503, headers={"Retry-After": "4"}), 200)
+    opts = ExponentialRetry(exceptions={ClientResponseError}, retry_all_server_errors=False)
+    client = RetryClient(retry_options=opts, raise_for_status=True)
+    async with client, client.get(fault.url(path)) as response:
+        assert response.status == 200
+    assert gaps([h.time for h in fault.hits]) == [4.0]
