@@ -11,15 +11,18 @@ import logging
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import ClientResponse, ClientSession, FormData, hdrs
 from yarl import URL
 
 from aiohttp_retry.body import ReplayableBody, prepare_body
 from aiohttp_retry.engine import LoggerLike, RaiseForStatus, Sleep, execute
+from aiohttp_retry.policy.breaker import CircuitBreaker
+from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
-from aiohttp_retry.retry_options import ExponentialRetry, RetryOptionsBase
+from aiohttp_retry.policy.origin import origin_of
+from aiohttp_retry.retry_options import ExponentialRetry, Inherit, RetryOptionsBase, _checked
 
 __all__ = ["RequestFunc", "RequestParams", "RetryClient"]
 
@@ -111,14 +114,20 @@ class _RequestContext:
             body = bodies.get(id(params_of(attempt)))
             return body.why_not_resend() if body is not None else None
 
+        client = self._client
+        budget = client._retry_budget if options.retry_budget is Inherit.CLIENT else options.retry_budget  # noqa: SLF001
+        breaker = client._breaker if options.circuit_breaker is Inherit.CLIENT else options.circuit_breaker  # noqa: SLF001
         return await execute(
             send,
             describe,
             options,
             raise_for_status=self._raise_for_status,
             logger=self._logger,
-            sleep=self._client._sleep,  # noqa: SLF001
+            sleep=client._sleep,  # noqa: SLF001
             why_not_resend=why_not_resend if bodies else None,
+            key=origin_of(params_list[0].url) if budget is not None or breaker is not None else "",
+            budget=budget,
+            breaker=breaker,
         )
 
     def __await__(self) -> Generator[Any, None, ClientResponse]:
@@ -170,6 +179,11 @@ class RetryClient:
             ``ExponentialRetry()`` when omitted.
         raise_for_status: raise ``aiohttp.ClientResponseError`` for a final
             response with status >= 400 (or a callable that checks it).
+        retry_budget: keyword-only; the retry budget shared by this client's
+            calls, per origin. Default ``RetryBudget()`` (20 % of calls, at
+            least 10 retries a second); ``None`` turns it off.
+        circuit_breaker: keyword-only; a ``CircuitBreaker`` shared by this
+            client's calls, per origin. Default ``None`` (off).
     """
 
     def __init__(
@@ -179,6 +193,8 @@ class RetryClient:
         retry_options: RetryOptionsBase | None = None,
         raise_for_status: RaiseForStatus = False,
         *args: Any,
+        retry_budget: RetryBudget | Literal[Inherit.CLIENT] | None = Inherit.CLIENT,
+        circuit_breaker: CircuitBreaker | None = None,
         **kwargs: Any,
     ) -> None:
         self._closed: bool | None = None  # set first: __del__ reads it even if __init__ fails
@@ -201,6 +217,10 @@ class RetryClient:
         self._retry_options: RetryOptionsBase = retry_options or ExponentialRetry()
         self._raise_for_status = raise_for_status
         self._sleep: Sleep = asyncio.sleep
+        self._retry_budget = (
+            RetryBudget() if retry_budget is Inherit.CLIENT else _checked(retry_budget, "retry_budget", RetryBudget)
+        )
+        self._breaker = _checked(circuit_breaker, "circuit_breaker", CircuitBreaker)
 
     @property
     def retry_options(self) -> RetryOptionsBase:

@@ -7,7 +7,12 @@ the network.
 
 Contract: every response that is not handed back to the caller is released
 before the next try starts or the call ends, cancellation included; no wait
-starts that would end past the call's deadline.
+starts that would end past the call's deadline; no retry is sent that the
+retry budget or the circuit breaker refuses.
+
+``execute`` runs tries one after another; with ``Hedging`` in the options and
+an idempotent request, :mod:`aiohttp_retry.hedge` runs them overlapping. Both
+take their decisions from one :class:`Call`.
 """
 
 from __future__ import annotations
@@ -24,16 +29,24 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import ClientResponseError, hdrs
 
-from aiohttp_retry.errors import BodyNotReplayableError
-from aiohttp_retry.policy.classify import Verdict, exception_is_retryable, response_verdict
+from aiohttp_retry.errors import BodyNotReplayableError, CircuitOpenError
+from aiohttp_retry.policy.classify import (
+    IDEMPOTENT_METHODS,
+    NETWORK_ERRORS,
+    Verdict,
+    exception_is_retryable,
+    response_verdict,
+)
 from aiohttp_retry.policy.deadline import attempt_budget, fits_before
 
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
 
+    from aiohttp_retry.policy.breaker import CircuitBreaker
+    from aiohttp_retry.policy.budget import RetryBudget
     from aiohttp_retry.retry_options import RetryOptionsBase
 
-__all__ = ["Describe", "LoggerLike", "RaiseForStatus", "Send", "Sleep", "execute", "inbound_deadline"]
+__all__ = ["Call", "Describe", "LoggerLike", "RaiseForStatus", "Send", "Sleep", "execute", "inbound_deadline"]
 
 
 class LoggerLike(Protocol):
@@ -79,7 +92,8 @@ def _has_header(headers: Mapping[str, Any] | None, name: str | None) -> bool:
     return any(key.lower() == lower for key in headers)
 
 
-async def _check_final(response: ClientResponse, raise_for_status: RaiseForStatus) -> None:
+async def check_final(response: ClientResponse, raise_for_status: RaiseForStatus) -> None:
+    """Apply ``raise_for_status`` to the response the call is about to return."""
     if raise_for_status is True:
         response.raise_for_status()  # aiohttp releases the response before raising
         return
@@ -97,60 +111,179 @@ async def _send_within(send: Send, attempt: int, budget: float) -> ClientRespons
     return await asyncio.wait_for(send(attempt, budget), budget)  # pragma: no cover - Python 3.10
 
 
-async def _wants_retry(response: ClientResponse, options: RetryOptionsBase) -> bool:
-    callback = options.evaluate_response_callback
-    allowed = response.method in options.methods or _has_header(
-        response.request_info.headers, options.idempotency_header
-    )
-    verdict = response_verdict(
-        response.status,
-        allowed,
-        statuses=options.statuses,
-        retry_server_errors=options.retry_all_server_errors,
-        has_callback=callback is not None,
-    )
-    if verdict is Verdict.ASK:
-        return not await _maybe_await(callback(response))  # type: ignore[misc]
-    return verdict is Verdict.RETRY
+class Call:
+    """The state and the decisions of one call: what the loops ask before and after each try."""
 
-
-def _retries_exception(
-    exc: Exception, request: tuple[str, Mapping[str, Any] | None], options: RetryOptionsBase
-) -> bool:
-    method, headers = request
-    return exception_is_retryable(
-        exc,
-        method.upper(),
-        keyed=_has_header(headers, options.idempotency_header),
-        exceptions=options._exception_tuple,  # noqa: SLF001
-        methods=options.methods,
-        network_errors=options.retry_network_errors,
+    __slots__ = (
+        "attempts",
+        "breaker",
+        "budget",
+        "clock",
+        "debug",
+        "describe",
+        "expires",
+        "key",
+        "logger",
+        "options",
+        "previous",
+        "why_not_resend",
     )
 
+    def __init__(
+        self,
+        options: RetryOptionsBase,
+        describe: Describe,
+        logger: LoggerLike,
+        *,
+        key: str = "",
+        budget: RetryBudget | None = None,
+        breaker: CircuitBreaker | None = None,
+        why_not_resend: Callable[[int], str | None] | None = None,
+    ) -> None:
+        self.options = options
+        self.attempts = options.attempts  # later changes to the options do not affect a running call
+        self.describe = describe
+        self.logger = logger
+        self.debug = _debug_enabled(logger)
+        self.key = key
+        self.budget = budget
+        self.breaker = breaker
+        self.why_not_resend = why_not_resend
+        self.previous: float | None = None
+        limits = options.time_limits
+        inherited = inbound_deadline.get()
+        timed = limits.total is not None or limits.attempt is not None or inherited is not None
+        self.clock = asyncio.get_running_loop().time if timed else None
+        self.expires = limits.expiry(self.clock(), inherited) if self.clock else math.inf
+        if budget is not None:
+            budget.record_call(key)
 
-def _next_wait(
-    options: RetryOptionsBase,
-    attempt: int,
-    response: ClientResponse | None,
-    status: int,
-    headers: Mapping[str, str] | None,
-    previous: float | None,
-    now: float,
-    expires: float,
-    took: float,
-) -> float | None:
-    """The wait before try ``attempt + 1``, or ``None`` when the call must end with this outcome."""
-    delay = options.next_delay(attempt - 1, response, previous)
-    if not 0 <= delay < math.inf:
-        msg = f"{type(options).__name__}.get_timeout returned {delay!r}; a wait must be a finite number >= 0"
-        raise ValueError(msg)
-    retry_after = options.retry_after
-    if retry_after is not None and headers is not None:
-        wait = retry_after.apply(delay, status, headers.get(hdrs.RETRY_AFTER), time.time())
-        if wait is None:
+    def now(self) -> float:
+        """The loop's clock when the call has a deadline, else 0 (no clock is read)."""
+        return self.clock() if self.clock else 0.0
+
+    def idempotent(self, attempt: int) -> bool:
+        """Whether try ``attempt`` may be sent while another copy is under way."""
+        method, headers = self.describe(attempt)
+        keyed = _has_header(headers, self.options.idempotency_header)
+        return keyed or (method.upper() in IDEMPOTENT_METHODS and method.upper() in self.options.methods)
+
+    def admit(self, attempt: int) -> None:
+        """Log try ``attempt`` and ask the circuit breaker for it; raise ``CircuitOpenError`` if refused."""
+        if self.debug:
+            self.logger.debug("Attempt %d out of %d", attempt, self.attempts)
+        if self.breaker is not None:
+            retry_in = self.breaker.acquire(self.key)
+            if retry_in is not None:
+                raise CircuitOpenError(self.key, retry_in)
+
+    async def send(self, send: Send, attempt: int, started: float) -> ClientResponse:
+        """Send try ``attempt`` within the time it is allowed."""
+        budget = attempt_budget(self.options.time_limits.attempt, started, self.expires) if self.clock else None
+        return await (send(attempt, None) if budget is None else _send_within(send, attempt, budget))
+
+    def failed_response(self, response: ClientResponse) -> bool:
+        """Whether the status marks a failure of the server (for the breaker and the retry decision)."""
+        options = self.options
+        status = response.status
+        return (options.retry_all_server_errors and status >= 500) or status in options.statuses  # noqa: PLR2004
+
+    def record(self, *, failed: bool) -> None:
+        """Tell the circuit breaker how a granted try ended."""
+        if self.breaker is not None:
+            self.breaker.record(self.key, failed=failed)
+
+    def record_exception(self, exc: BaseException) -> None:
+        """Tell the circuit breaker about a try that raised (cancellation gives the probe back)."""
+        if self.breaker is None:
+            return
+        if isinstance(exc, Exception):
+            self.breaker.record(self.key, failed=isinstance(exc, NETWORK_ERRORS + self.options._exception_tuple))  # noqa: SLF001
+        else:
+            self.breaker.release(self.key)
+
+    async def wants_retry(self, response: ClientResponse, attempt: int) -> bool:
+        """Whether a response to try ``attempt`` calls for another try: attempts are left and it is retryable."""
+        return attempt < self.attempts and await self.retryable(response)
+
+    async def retryable(self, response: ClientResponse) -> bool:
+        """Whether a response is worth another try: method allowed, and its status or the callback says so."""
+        options = self.options
+        callback = options.evaluate_response_callback
+        allowed = response.method in options.methods or _has_header(
+            response.request_info.headers, options.idempotency_header
+        )
+        verdict = response_verdict(
+            response.status,
+            allowed,
+            statuses=options.statuses,
+            retry_server_errors=options.retry_all_server_errors,
+            has_callback=callback is not None,
+        )
+        if verdict is Verdict.ASK:
+            return not await _maybe_await(callback(response))  # type: ignore[misc]
+        return verdict is Verdict.RETRY
+
+    def retries_exception(self, exc: Exception, attempt: int) -> bool:
+        """Whether an exception from try ``attempt`` calls for another try: attempts are left and it is retryable."""
+        return attempt < self.attempts and self.retryable_exception(exc, attempt)
+
+    def retryable_exception(self, exc: Exception, attempt: int) -> bool:
+        """Whether an exception from try ``attempt`` is worth another try."""
+        method, headers = self.describe(attempt)
+        options = self.options
+        return exception_is_retryable(
+            exc,
+            method.upper(),
+            keyed=_has_header(headers, options.idempotency_header),
+            exceptions=options._exception_tuple,  # noqa: SLF001
+            methods=options.methods,
+            network_errors=options.retry_network_errors,
+        )
+
+    def resend_refusal(self, attempt: int) -> str | None:
+        """Why try ``attempt`` cannot be sent (a consumed one-shot body), or ``None``."""
+        return self.why_not_resend(attempt) if self.why_not_resend else None
+
+    def spend_retry(self) -> bool:
+        """Take one retry from the retry budget; ``False`` if it is exhausted."""
+        return self.budget is None or self.budget.try_retry(self.key)
+
+    def breaker_open(self) -> bool:
+        """Whether the circuit breaker would refuse the next try right now."""
+        return self.breaker is not None and self.breaker.state(self.key) == "open"
+
+    def plan_wait(
+        self,
+        attempt: int,
+        response: ClientResponse | None,
+        status: int,
+        headers: Mapping[str, str] | None,
+        started: float,
+    ) -> float | None:
+        """The wait before try ``attempt + 1``, or ``None`` when the call must end with this outcome.
+
+        The schedule's wait, lengthened by a honoured ``Retry-After``; ``None``
+        when the server asks for too long, when the wait and a try as long as
+        the last would pass the deadline, when the breaker is open, or when the
+        retry budget is spent.
+        """
+        options = self.options
+        delay = options.next_delay(attempt - 1, response, self.previous)
+        if not 0 <= delay < math.inf:
+            msg = f"{type(options).__name__}.get_timeout returned {delay!r}; a wait must be a finite number >= 0"
+            raise ValueError(msg)
+        retry_after = options.retry_after
+        if retry_after is not None and headers is not None:
+            wait = retry_after.apply(delay, status, headers.get(hdrs.RETRY_AFTER), time.time())
+            if wait is None:
+                return None
+            delay = wait
+        now = self.now()
+        if not fits_before(delay, now, self.expires, now - started) or self.breaker_open() or not self.spend_retry():
             return None
-        delay = wait
-    return delay if fits_before(delay, now, expires, took) else None
+        self.previous = delay
+        return delay
 
 
 async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its branches are the contract
@@ -162,45 +295,44 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
     logger: LoggerLike,
     sleep: Sleep = asyncio.sleep,
     why_not_resend: Callable[[int], str | None] | None = None,
+    key: str = "",
+    budget: RetryBudget | None = None,
+    breaker: CircuitBreaker | None = None,
+    hedging_allowed: bool = True,
 ) -> ClientResponse:
     """Send tries until one is final, then return its response or raise its exception.
 
     A response is final on the last try, when its request may not be retried,
     when neither its status nor the options' response callback asks for a
-    retry, or when the next wait would break the deadline or exceed the
-    accepted ``Retry-After``. An exception ends the call unless the options
-    retry it and the wait fits. ``why_not_resend()`` tells, before each retry,
-    why the request cannot be sent again (a consumed one-shot body), if so.
+    retry, or when :meth:`Call.plan_wait` ends the call. An exception ends the
+    call unless the options retry it and a wait is planned.
+    ``why_not_resend(attempt)`` tells why a try cannot be sent again (a
+    consumed one-shot body). ``key`` names the origin for the retry budget
+    and the circuit breaker.
     """
-    attempts = options.attempts  # later changes to the options do not affect a running call
-    debug = _debug_enabled(logger)
-    limits = options.time_limits
-    inherited = inbound_deadline.get()
-    clock = asyncio.get_running_loop().time if limits.total or limits.attempt or inherited is not None else None
-    expires = limits.expiry(clock(), inherited) if clock else math.inf
-    previous: float | None = None
+    call = Call(options, describe, logger, key=key, budget=budget, breaker=breaker, why_not_resend=why_not_resend)
+    if options.hedging is not None and hedging_allowed and call.idempotent(1):
+        from aiohttp_retry.hedge import execute_hedged  # noqa: PLC0415 - the rarer strategy loads on first use
+
+        return await execute_hedged(call, send, raise_for_status, options.hedging)
     attempt = 1
     while True:
-        if debug:
-            logger.debug("Attempt %d out of %d", attempt, attempts)
-        started = clock() if clock else 0.0
-        budget = attempt_budget(limits.attempt, started, expires) if clock else None
+        call.admit(attempt)
+        started = call.now()
         response: ClientResponse | None = None
         try:
-            response = await (send(attempt, None) if budget is None else _send_within(send, attempt, budget))
+            response = await call.send(send, attempt, started)
+            call.record(failed=call.failed_response(response))
             wait = None
-            if attempt < attempts and await _wants_retry(response, options):
-                now = clock() if clock else 0.0
-                wait = _next_wait(
-                    options, attempt, response, response.status, response.headers, previous, now, expires, now - started
-                )
+            if await call.wants_retry(response, attempt):
+                wait = call.plan_wait(attempt, response, response.status, response.headers, started)
             if wait is None:
                 if raise_for_status:
-                    await _check_final(response, raise_for_status)
+                    await check_final(response, raise_for_status)
                 return response
-            if debug:
+            if call.debug:
                 logger.debug("Retrying after response code: %s", response.status)
-            reason = why_not_resend(attempt + 1) if why_not_resend else None
+            reason = call.resend_refusal(attempt + 1)
             if reason:
                 raise BodyNotReplayableError(reason, response.status)  # noqa: TRY301 - released below
         except BodyNotReplayableError:
@@ -208,26 +340,28 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
                 response.release()
             raise
         except Exception as exc:
-            if response is not None:
+            if response is None:
+                call.record_exception(exc)
+            else:
                 response.release()
-            if attempt >= attempts or not _retries_exception(exc, describe(attempt), options):
+            if not call.retries_exception(exc, attempt):
                 raise
             status, headers = (exc.status, exc.headers) if isinstance(exc, ClientResponseError) else (0, None)
-            now = clock() if clock else 0.0
-            wait = _next_wait(options, attempt, None, status, headers, previous, now, expires, now - started)
+            wait = call.plan_wait(attempt, None, status, headers, started)
             if wait is None:
                 raise
-            if debug:
+            if call.debug:
                 logger.debug("Retrying after exception: %r", exc)
-            reason = why_not_resend(attempt + 1) if why_not_resend else None
+            reason = call.resend_refusal(attempt + 1)
             if reason:
                 raise BodyNotReplayableError(reason) from exc
-        except BaseException:
-            if response is not None:
+        except BaseException as exc:
+            if response is None:
+                call.record_exception(exc)
+            else:
                 response.release()
             raise
         else:
             response.release()
         await sleep(wait)
-        previous = wait
         attempt += 1

@@ -2,12 +2,13 @@
 
 Exception
 └── RetryError                 base of everything below
-    └── BodyNotReplayableError a retry was due, but the request body cannot be sent again
+    ├── BodyNotReplayableError a retry was due, but the request body cannot be sent again
+    └── CircuitOpenError       the circuit breaker refused the call
 """
 
 from __future__ import annotations
 
-__all__ = ["BodyNotReplayableError", "RetryError"]
+__all__ = ["BodyNotReplayableError", "CircuitOpenError", "RetryError"]
 
 
 class RetryError(Exception):
@@ -25,3 +26,16 @@ class BodyNotReplayableError(RetryError):
     def __init__(self, message: str, last_status: int | None = None) -> None:
         super().__init__(message)
         self.last_status = last_status
+
+
+class CircuitOpenError(RetryError):
+    """The circuit breaker for ``key`` is open: the call was refused without being sent.
+
+    ``retry_in`` is the number of seconds until the breaker lets a probe through
+    (0 while a probe is already under way).
+    """
+
+    def __init__(self, key: str, retry_in: float) -> None:
+        super().__init__(f"circuit breaker for {key or 'the session'} is open; next probe in {retry_in:.3f} s")
+        self.key = key
+        self.retry_in = retry_in

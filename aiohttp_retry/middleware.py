@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
 
 from aiohttp_retry.engine import LoggerLike, Sleep, execute
 from aiohttp_retry.jitter import FullJitterRetry
+from aiohttp_retry.policy.breaker import CircuitBreaker
+from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
-from aiohttp_retry.retry_options import RetryOptionsBase
+from aiohttp_retry.policy.origin import origin_of
+from aiohttp_retry.retry_options import Inherit, RetryOptionsBase, _checked
 
 __all__ = ["RetryMiddleware"]
 
@@ -38,16 +41,36 @@ class RetryMiddleware:
             default ``FullJitterRetry()`` (idempotent requests, 3 tries). For
             one call, pass ``middlewares=[RetryMiddleware(other_options)]`` to
             ``session.request``, which replaces the session's middlewares.
-        logger: as for ``RetryClient``.
+        logger, retry_budget, circuit_breaker: as for ``RetryClient``.
+
+    Options with ``hedging`` are refused: aiohttp cannot send one request
+    object twice at once.
     """
 
-    __slots__ = ("_logger", "_options", "_sleep")
+    __slots__ = ("_breaker", "_logger", "_options", "_retry_budget", "_sleep")
 
-    def __init__(self, retry_options: RetryOptionsBase | None = None, *, logger: LoggerLike | None = None) -> None:
+    def __init__(
+        self,
+        retry_options: RetryOptionsBase | None = None,
+        *,
+        logger: LoggerLike | None = None,
+        retry_budget: RetryBudget | Literal[Inherit.CLIENT] | None = Inherit.CLIENT,
+        circuit_breaker: CircuitBreaker | None = None,
+    ) -> None:
         if retry_options is not None and not isinstance(retry_options, RetryOptionsBase):
             msg = f"retry_options must be a RetryOptionsBase instance such as FullJitterRetry(), got {retry_options!r}"
             raise TypeError(msg)
+        if retry_options is not None and retry_options.hedging is not None:
+            msg = (
+                "hedging cannot be used with RetryMiddleware: aiohttp cannot send one request object twice at once; "
+                "use RetryClient for hedged requests"
+            )
+            raise ValueError(msg)
         self._options = retry_options or FullJitterRetry()
+        self._retry_budget = (
+            RetryBudget() if retry_budget is Inherit.CLIENT else _checked(retry_budget, "retry_budget", RetryBudget)
+        )
+        self._breaker = _checked(circuit_breaker, "circuit_breaker", CircuitBreaker)
         self._logger: LoggerLike = logger or logging.getLogger("aiohttp_retry")
         self._sleep: Sleep = asyncio.sleep
 
@@ -73,6 +96,8 @@ class RetryMiddleware:
         def why_not_resend(_attempt: int) -> str | None:
             return _NOT_RESENDABLE if isinstance(body, payload.Payload) and body.consumed else None
 
+        budget = self._retry_budget if options.retry_budget is Inherit.CLIENT else options.retry_budget
+        breaker = self._breaker if options.circuit_breaker is Inherit.CLIENT else options.circuit_breaker
         return await execute(
             send,
             describe,
@@ -80,4 +105,8 @@ class RetryMiddleware:
             logger=self._logger,
             sleep=self._sleep,
             why_not_resend=why_not_resend,
+            key=origin_of(request.url) if budget is not None or breaker is not None else "",
+            budget=budget,
+            breaker=breaker,
+            hedging_allowed=False,
         )

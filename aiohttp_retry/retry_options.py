@@ -12,10 +12,11 @@ wait after the first failed attempt.
 
 from __future__ import annotations
 
+import enum
 import random
 import warnings
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, TypeVar
 
 from aiohttp_retry.policy.backoff import (
     exponential_delay,
@@ -24,8 +25,11 @@ from aiohttp_retry.policy.backoff import (
     list_delay,
     uniform_delay,
 )
+from aiohttp_retry.policy.breaker import CircuitBreaker
+from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.classify import ALL_METHODS
 from aiohttp_retry.policy.deadline import TimeLimits
+from aiohttp_retry.policy.hedging import Hedging
 from aiohttp_retry.policy.retry_after import RetryAfter
 from aiohttp_retry.policy.validate import check_attempts, check_delay, check_factor, check_size
 
@@ -39,6 +43,7 @@ __all__ = [
     "EvaluateResponseCallbackType",
     "ExponentialRetry",
     "FibonacciRetry",
+    "Inherit",
     "JitterRetry",
     "ListRetry",
     "RandomRetry",
@@ -49,6 +54,23 @@ __all__ = [
 #: Decides whether a response is good (``True``: return it) or worth another
 #: attempt (``False``). May be a plain function or a coroutine function.
 EvaluateResponseCallbackType = Callable[["ClientResponse"], Awaitable[bool] | bool]
+
+
+class Inherit(enum.Enum):
+    """Marks a setting left to the client or middleware that runs the call."""
+
+    CLIENT = "client"
+
+
+_T = TypeVar("_T")
+
+
+def _checked(value: _T, name: str, kind: type) -> _T:
+    if value is not None and value is not Inherit.CLIENT and not isinstance(value, kind):
+        msg = f"{name} must be a {kind.__name__} instance or None, got {value!r}"
+        raise ValueError(msg)
+    return value
+
 
 #: Bytes of a one-shot request body (async iterable) read ahead so that it can be sent again.
 DEFAULT_REPLAY_BUFFER = 1024 * 1024
@@ -70,6 +92,11 @@ class CommonOptions(TypedDict, total=False):
             idempotent whatever its method. Default ``"Idempotency-Key"``.
         replay_buffer: bytes of an async-iterable body read ahead so that it
             can be sent again; a longer body is sent once and not retried.
+        hedging: overlap tries of idempotent requests (``RetryClient`` only); default off.
+        retry_budget: the retry budget for calls with these options; default
+            the client's or middleware's own (on: 20 % per origin).
+        circuit_breaker: the circuit breaker for calls with these options;
+            default the client's or middleware's own (off unless given).
     """
 
     retry_network_errors: bool
@@ -79,6 +106,9 @@ class CommonOptions(TypedDict, total=False):
     propagate_timeout: bool
     idempotency_header: str | None
     replay_buffer: int
+    hedging: Hedging | None
+    retry_budget: RetryBudget | Literal[Inherit.CLIENT] | None
+    circuit_breaker: CircuitBreaker | Literal[Inherit.CLIENT] | None
 
 
 class RetryOptionsBase:
@@ -121,10 +151,7 @@ class RetryOptionsBase:
             msg = f"{type(self).__name__}() got unexpected keyword argument(s): {', '.join(sorted(unknown))}"
             raise TypeError(msg)
         self.retry_network_errors = bool(common.get("retry_network_errors", True))
-        self.retry_after = common.get("retry_after", RetryAfter())
-        if self.retry_after is not None and not isinstance(self.retry_after, RetryAfter):
-            msg = f"retry_after must be a RetryAfter instance or None, got {self.retry_after!r}"
-            raise ValueError(msg)
+        self.retry_after = _checked(common.get("retry_after", RetryAfter()), "retry_after", RetryAfter)
         self.idempotency_header = common.get("idempotency_header", "Idempotency-Key")
         self.time_limits = TimeLimits(
             total=common.get("total_timeout"),
@@ -132,6 +159,11 @@ class RetryOptionsBase:
             propagate=bool(common.get("propagate_timeout", False)),
         )
         self.replay_buffer = check_size(common.get("replay_buffer", DEFAULT_REPLAY_BUFFER), "replay_buffer")
+        self.hedging = _checked(common.get("hedging"), "hedging", Hedging)
+        self.retry_budget = _checked(common.get("retry_budget", Inherit.CLIENT), "retry_budget", RetryBudget)
+        self.circuit_breaker = _checked(
+            common.get("circuit_breaker", Inherit.CLIENT), "circuit_breaker", CircuitBreaker
+        )
 
     @property
     def attempts(self) -> int:

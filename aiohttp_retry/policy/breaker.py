@@ -1,0 +1,175 @@
+"""A circuit breaker per origin: stop calling a dependency that keeps failing, and probe for its return.
+
+States, per key:
+
+- ``closed``: tries flow; each try's outcome is counted in a rolling window.
+  Once the window holds at least ``minimum_throughput`` tries and the share of
+  failures reaches ``failure_ratio``, the breaker opens.
+- ``open``: tries are refused at once, for ``break_duration`` seconds.
+- ``half_open``: up to ``half_open_probes`` tries at a time are let through.
+  A probe that succeeds closes the breaker (with a fresh window); one that
+  fails opens it again for another ``break_duration``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp_retry.policy.validate import check_delay
+from aiohttp_retry.policy.window import RollingCounter
+
+__all__ = ["CLOSED", "HALF_OPEN", "OPEN", "BreakerStateChange", "CircuitBreaker"]
+
+CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+_TRIES, _FAILURES = 0, 1
+
+
+@dataclass(frozen=True)
+class BreakerStateChange:
+    """An event: the breaker for ``key`` went from ``old`` to ``new`` at clock reading ``at``."""
+
+    key: str
+    old: str
+    new: str
+    at: float
+
+
+class _Circuit:
+    __slots__ = ("opened_at", "probes", "state", "window")
+
+    def __init__(self, window: RollingCounter) -> None:
+        self.state = CLOSED
+        self.window = window
+        self.opened_at = 0.0
+        self.probes = 0
+
+
+class CircuitBreaker:
+    """Per-key circuit breakers with one configuration.
+
+    Args:
+        failure_ratio: share of failed tries in the window that opens the breaker (0 < r <= 1).
+        minimum_throughput: tries the window must hold before the ratio counts.
+        window: seconds of the rolling window, kept in ``buckets`` buckets.
+        break_duration: seconds an open breaker refuses tries before probing.
+        half_open_probes: tries let through at a time while probing.
+        max_keys: origins tracked at once; the least recently used is forgotten first.
+        clock: a monotonic clock in seconds.
+        listeners: called with a :class:`BreakerStateChange` on every change of state.
+    """
+
+    def __init__(
+        self,
+        failure_ratio: float = 0.5,
+        minimum_throughput: int = 20,
+        window: float = 10.0,
+        break_duration: float = 5.0,
+        half_open_probes: int = 1,
+        *,
+        buckets: int = 10,
+        max_keys: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+        listeners: list[Callable[[BreakerStateChange], object]] | None = None,
+    ) -> None:
+        if not 0 < check_delay(failure_ratio, "failure_ratio") <= 1:
+            msg = f"failure_ratio must be in (0, 1], got {failure_ratio!r}"
+            raise ValueError(msg)
+        for name, value in (
+            ("minimum_throughput", minimum_throughput),
+            ("half_open_probes", half_open_probes),
+            ("buckets", buckets),
+            ("max_keys", max_keys),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                msg = f"{name} must be an integer >= 1, got {value!r}"
+                raise ValueError(msg)
+        if check_delay(window, "window") == 0:
+            msg = "window must be a finite number of seconds > 0, got 0"
+            raise ValueError(msg)
+        self.failure_ratio = float(failure_ratio)
+        self.minimum_throughput = minimum_throughput
+        self.window = float(window)
+        self.break_duration = check_delay(break_duration, "break_duration")
+        self.half_open_probes = half_open_probes
+        self.buckets = buckets
+        self.max_keys = max_keys
+        self.clock = clock
+        self.listeners = list(listeners or ())
+        self._circuits: OrderedDict[str, _Circuit] = OrderedDict()
+
+    def _circuit(self, key: str) -> _Circuit:
+        circuits = self._circuits
+        circuit = circuits.get(key)
+        if circuit is None:
+            circuit = circuits[key] = _Circuit(RollingCounter(self.window, self.buckets, ("tries", "failures")))
+            if len(circuits) > self.max_keys:
+                circuits.popitem(last=False)
+        else:
+            circuits.move_to_end(key)
+        return circuit
+
+    def _move(self, key: str, circuit: _Circuit, new: str, now: float) -> None:
+        old, circuit.state = circuit.state, new
+        if new == OPEN:
+            circuit.opened_at = now
+        if new == CLOSED:
+            circuit.window.clear()
+        circuit.probes = 0
+        event = BreakerStateChange(key, old, new, now)
+        for listener in self.listeners:
+            listener(event)
+
+    def state(self, key: str) -> str:
+        """The current state for ``key`` (an open breaker past its break reads ``half_open``)."""
+        circuit = self._circuit(key)
+        if circuit.state == OPEN and self.clock() - circuit.opened_at >= self.break_duration:
+            return HALF_OPEN
+        return circuit.state
+
+    def acquire(self, key: str) -> float | None:
+        """Ask to send a try to ``key``: ``None`` grants it; a number refuses it and is the seconds until a probe."""
+        circuit = self._circuit(key)
+        if circuit.state == CLOSED:
+            return None
+        now = self.clock()
+        if circuit.state == OPEN:
+            left = circuit.opened_at + self.break_duration - now
+            if left > 0:
+                return left
+            self._move(key, circuit, HALF_OPEN, now)
+        if circuit.probes >= self.half_open_probes:
+            return 0.0
+        circuit.probes += 1
+        return None
+
+    def record(self, key: str, *, failed: bool) -> None:
+        """Report the outcome of a granted try to ``key``."""
+        circuit = self._circuit(key)
+        now = self.clock()
+        if circuit.state == HALF_OPEN:
+            self._move(key, circuit, OPEN if failed else CLOSED, now)
+            return
+        if circuit.state == OPEN:
+            return  # a try granted before the breaker opened
+        window = circuit.window
+        window.add(_TRIES, now)
+        if failed:
+            window.add(_FAILURES, now)
+            tries = window.total(_TRIES, now)
+            if tries >= self.minimum_throughput and window.total(_FAILURES, now) >= self.failure_ratio * tries:
+                self._move(key, circuit, OPEN, now)
+
+    def release(self, key: str) -> None:
+        """Give back a granted try whose outcome will never be known (it was cancelled)."""
+        circuit = self._circuits.get(key)
+        if circuit is not None and circuit.state == HALF_OPEN and circuit.probes > 0:
+            circuit.probes -= 1
+
+    def __repr__(self) -> str:
+        return (
+            f"CircuitBreaker(failure_ratio={self.failure_ratio}, minimum_throughput={self.minimum_throughput}, "
+            f"window={self.window}, break_duration={self.break_duration}, half_open_probes={self.half_open_probes})"
+        )

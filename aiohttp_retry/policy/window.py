@@ -1,0 +1,53 @@
+"""A rolling count over a time window, in a fixed ring of buckets: O(1) memory and time."""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["RollingCounter"]
+
+
+class RollingCounter:
+    """Counts events per name over the last ``window`` seconds, to a resolution of ``window / buckets``.
+
+    ``now`` readings come from a monotonic clock and must not go backwards.
+    """
+
+    __slots__ = ("_counts", "_epoch", "_names", "_span", "_totals")
+
+    def __init__(self, window: float, buckets: int, names: tuple[str, ...]) -> None:
+        self._span = window / buckets
+        self._names = names
+        self._counts = [[0] * buckets for _ in names]
+        self._totals = [0] * len(names)
+        self._epoch = -math.inf  # index of the newest bucket, in units of span
+
+    def _advance(self, now: float) -> int:
+        tick = int(now // self._span)
+        size = len(self._counts[0])
+        if tick != self._epoch:
+            stale = size if self._epoch == -math.inf else min(tick - int(self._epoch), size)
+            for step in range(stale):
+                slot = (tick - step) % size
+                for i, counts in enumerate(self._counts):
+                    self._totals[i] -= counts[slot]
+                    counts[slot] = 0
+            self._epoch = tick
+        return tick % size
+
+    def add(self, index: int, now: float, amount: int = 1) -> None:
+        """Count ``amount`` events of kind ``index`` at ``now``."""
+        slot = self._advance(now)
+        self._counts[index][slot] += amount
+        self._totals[index] += amount
+
+    def total(self, index: int, now: float) -> int:
+        """Events of kind ``index`` within the window ending at ``now``."""
+        self._advance(now)
+        return self._totals[index]
+
+    def clear(self) -> None:
+        """Forget every count."""
+        for counts in self._counts:
+            counts[:] = [0] * len(counts)
+        self._totals = [0] * len(self._names)
