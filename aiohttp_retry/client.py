@@ -39,7 +39,7 @@ _DEFAULT_LOGGER = logging.getLogger("aiohttp_retry")
 _PLAIN_BODIES = (bytes, bytearray, memoryview, str, dict, list, tuple, FormData)
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestParams:
     """One try's request: the method, the URL and what else to pass to ``ClientSession.request``."""
 
@@ -57,7 +57,17 @@ class _RequestContext:
     released on exit; with ``await`` releasing it is the caller's job.
     """
 
-    __slots__ = ("_client", "_logger", "_params_list", "_raise_for_status", "_response", "_retry_options", "_used")
+    __slots__ = (
+        "_bodies",
+        "_client",
+        "_logger",
+        "_params_list",
+        "_raise_for_status",
+        "_request",
+        "_response",
+        "_retry_options",
+        "_used",
+    )
 
     def __init__(
         self,
@@ -74,6 +84,33 @@ class _RequestContext:
         self._raise_for_status = raise_for_status
         self._response: ClientResponse | None = None
         self._used = False
+        self._bodies: dict[int, ReplayableBody] = {}
+
+    def _params_of(self, attempt: int) -> RequestParams:
+        params_list = self._params_list
+        return params_list[attempt - 1] if attempt <= len(params_list) else params_list[-1]
+
+    def _send(self, attempt: int, budget: float | None) -> Awaitable[ClientResponse]:
+        params = self._params_of(attempt)
+        trace_ctx = dict(params.trace_request_ctx) if params.trace_request_ctx else {}
+        trace_ctx["current_attempt"] = attempt  # the real count wins over a user key of that name
+        headers = params.headers
+        if budget is not None and self._retry_options.time_limits.propagate:
+            headers = {**(headers or {}), TIMEOUT_HEADER: format_timeout(budget)}
+        kwargs = params.kwargs or {}
+        if self._bodies:
+            body = self._bodies.get(id(params))
+            if body is not None:
+                kwargs = {**kwargs, "data": body.data}
+        return self._request(params.method, params.url, headers=headers, trace_request_ctx=trace_ctx, **kwargs)
+
+    def _describe(self, attempt: int) -> tuple[str, Mapping[str, Any] | None]:
+        params = self._params_of(attempt)
+        return params.method, params.headers
+
+    def _why_not_resend(self, attempt: int) -> str | None:
+        body = self._bodies.get(id(self._params_of(attempt)))
+        return body.why_not_resend() if body is not None else None
 
     async def _run(self) -> ClientResponse:
         if self._used:
@@ -83,48 +120,24 @@ class _RequestContext:
             )
             raise RuntimeError(msg)
         self._used = True
-        request: RequestFunc = self._client._client.request  # noqa: SLF001 - looked up per call, so replacing _client works
+        client = self._client
+        self._request: RequestFunc = client._client.request  # noqa: SLF001 - looked up per call, so replacing _client works
         options = self._retry_options
         params_list = self._params_list
-        last = len(params_list) - 1
-        bodies = await _prepare_bodies(params_list, options.replay_buffer)
-        propagate = options.time_limits.propagate
-
-        def params_of(attempt: int) -> RequestParams:
-            return params_list[attempt - 1 if attempt <= last else last]
-
-        def send(attempt: int, budget: float | None) -> Awaitable[ClientResponse]:
-            params = params_of(attempt)
-            trace_ctx = dict(params.trace_request_ctx or ())
-            trace_ctx["current_attempt"] = attempt  # the real count wins over a user key of that name
-            headers = params.headers
-            if propagate and budget is not None:
-                headers = {**(headers or {}), TIMEOUT_HEADER: format_timeout(budget)}
-            kwargs = params.kwargs or {}
-            body = bodies.get(id(params))
-            if body is not None:
-                kwargs = {**kwargs, "data": body.data}
-            return request(params.method, params.url, headers=headers, trace_request_ctx=trace_ctx, **kwargs)
-
-        def describe(attempt: int) -> tuple[str, Mapping[str, Any] | None]:
-            params = params_of(attempt)
-            return params.method, params.headers
-
-        def why_not_resend(attempt: int) -> str | None:
-            body = bodies.get(id(params_of(attempt)))
-            return body.why_not_resend() if body is not None else None
-
-        client = self._client
+        for params in params_list:
+            data = params.kwargs.get("data") if params.kwargs else None
+            if data is not None and not isinstance(data, _PLAIN_BODIES):
+                self._bodies[id(params)] = await prepare_body(data, options.replay_buffer)
         budget = client._retry_budget if options.retry_budget is Inherit.CLIENT else options.retry_budget  # noqa: SLF001
         breaker = client._breaker if options.circuit_breaker is Inherit.CLIENT else options.circuit_breaker  # noqa: SLF001
         return await execute(
-            send,
-            describe,
+            self._send,
+            self._describe,
             options,
             raise_for_status=self._raise_for_status,
             logger=self._logger,
             sleep=client._sleep,  # noqa: SLF001
-            why_not_resend=why_not_resend if bodies else None,
+            why_not_resend=self._why_not_resend if self._bodies else None,
             key=origin_of(params_list[0].url) if budget is not None or breaker is not None else "",
             budget=budget,
             breaker=breaker,
@@ -145,16 +158,6 @@ class _RequestContext:
     ) -> None:
         if self._response is not None:
             self._response.release()
-
-
-async def _prepare_bodies(params_list: list[RequestParams], limit: int) -> dict[int, ReplayableBody]:
-    """Make each one-shot ``data`` of the call resendable (or detectably not), once per params."""
-    bodies: dict[int, ReplayableBody] = {}
-    for params in params_list:
-        data = params.kwargs.get("data") if params.kwargs else None
-        if data is not None and not isinstance(data, _PLAIN_BODIES):
-            bodies[id(params)] = await prepare_body(data, limit)
-    return bodies
 
 
 def _urls_of(url: _URL_TYPE) -> tuple[_RAW_URL_TYPE, ...]:

@@ -315,26 +315,36 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
         from aiohttp_retry.hedge import execute_hedged  # noqa: PLC0415 - the rarer strategy loads on first use
 
         return await execute_hedged(call, send, raise_for_status, options.hedging)
+    attempts = call.attempts
+    statuses = options.statuses
+    server_errors = options.retry_all_server_errors
+    plain = options.evaluate_response_callback is None  # no callback: the status alone decides
     attempt = 1
     while True:
         call.admit(attempt)
         started = call.now()
         response: ClientResponse | None = None
         try:
-            response = await call.send(send, attempt, started)
-            call.record(failed=call.failed_response(response))
+            if call.clock is None:
+                response = await send(attempt, None)
+            else:
+                response = await call.send(send, attempt, started)
+            status = response.status
+            failed = (server_errors and status >= 500) or status in statuses  # noqa: PLR2004
+            if breaker is not None:
+                call.record(failed=failed)
             wait = None
-            if await call.wants_retry(response, attempt):
-                wait = call.plan_wait(attempt, response, response.status, response.headers, started)
+            if attempt < attempts and (failed or not plain) and await call.retryable(response):
+                wait = call.plan_wait(attempt, response, status, response.headers, started)
             if wait is None:
                 if raise_for_status:
                     await check_final(response, raise_for_status)
                 return response
             if call.debug:
-                logger.debug("Retrying after response code: %s", response.status)
+                logger.debug("Retrying after response code: %s", status)
             reason = call.resend_refusal(attempt + 1)
             if reason:
-                raise BodyNotReplayableError(reason, response.status)  # noqa: TRY301 - released below
+                raise BodyNotReplayableError(reason, status)  # noqa: TRY301 - released below
         except BodyNotReplayableError:
             if response is not None:
                 response.release()

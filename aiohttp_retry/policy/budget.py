@@ -11,7 +11,6 @@ reserve of ``min_per_second * window`` so that quiet clients can still retry.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 from aiohttp_retry.policy.validate import check_delay
@@ -29,7 +28,7 @@ class RetryBudget:
         ratio: retries allowed per call started, e.g. 0.2 for 20 % extra load.
         min_per_second: retries always allowed per second of ``window``, whatever the traffic.
         window: seconds over which calls and retries are counted.
-        max_keys: origins tracked at once; the least recently used is forgotten first.
+        max_keys: origins tracked at once; when full, the longest-known one is forgotten first.
         clock: a monotonic clock in seconds.
 
     Defaults are Finagle's: 20 %, 10 retries per second, 10 s.
@@ -56,17 +55,15 @@ class RetryBudget:
         self.max_keys = max_keys
         self.clock = clock
         self._reserve = self.min_per_second * self.window
-        self._counters: OrderedDict[str, RollingCounter] = OrderedDict()
+        self._counters: dict[str, RollingCounter] = {}
 
     def _counter(self, key: str) -> RollingCounter:
-        counters = self._counters
-        counter = counters.get(key)
+        counter = self._counters.get(key)
         if counter is None:
+            counters = self._counters
+            if len(counters) >= self.max_keys:
+                del counters[next(iter(counters))]  # the oldest key goes first
             counter = counters[key] = RollingCounter(self.window, 10, ("calls", "retries"))
-            if len(counters) > self.max_keys:
-                counters.popitem(last=False)
-        else:
-            counters.move_to_end(key)
         return counter
 
     def record_call(self, key: str) -> None:
