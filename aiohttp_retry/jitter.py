@@ -34,16 +34,16 @@ __all__ = ["DecorrelatedJitterRetry", "FullJitterRetry"]
 class _JitteredRetry(RetryOptionsBase):
     def __init__(
         self,
-        attempts: int,
-        start_timeout: float,
-        max_timeout: float,
+        attempts: int = 3,
+        start_timeout: float = 0.1,
+        max_timeout: float = 30.0,
         *,
-        statuses: Iterable[int] | None,
-        exceptions: Iterable[type[BaseException]] | None,
-        methods: Iterable[str] | None,
-        retry_all_server_errors: bool,
-        evaluate_response_callback: EvaluateResponseCallbackType | None,
-        rng: random.Random | None,
+        statuses: Iterable[int] | None = None,
+        exceptions: Iterable[type[BaseException]] | None = None,
+        methods: Iterable[str] | None = None,
+        retry_all_server_errors: bool = True,
+        evaluate_response_callback: EvaluateResponseCallbackType | None = None,
+        rng: random.Random | None = None,
         **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
@@ -109,33 +109,6 @@ class DecorrelatedJitterRetry(_JitteredRetry):
     cannot know it, draws a first wait. Defaults: 3 attempts, ``start_timeout``
     0.1 s, ``max_timeout`` 30 s; idempotent requests only.
     """
-
-    def __init__(
-        self,
-        attempts: int = 3,
-        start_timeout: float = 0.1,
-        max_timeout: float = 30.0,
-        *,
-        statuses: Iterable[int] | None = None,
-        exceptions: Iterable[type[BaseException]] | None = None,
-        methods: Iterable[str] | None = None,
-        retry_all_server_errors: bool = True,
-        evaluate_response_callback: EvaluateResponseCallbackType | None = None,
-        rng: random.Random | None = None,
-        **common: Unpack[CommonOptions],
-    ) -> None:
-        super().__init__(
-            attempts,
-            start_timeout,
-            max_timeout,
-            statuses=statuses,
-            exceptions=exceptions,
-            methods=methods,
-            retry_all_server_errors=retry_all_server_errors,
-            evaluate_response_callback=evaluate_response_callback,
-            rng=rng,
-            **common,
-        )
 
     def get_timeout(self, attempt: int, response: ClientResponse | None = None) -> float:
         """A first wait: ``uniform(start_timeout, 3 * start_timeout)``, capped."""

@@ -13,14 +13,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
 
 from aiohttp import ClientSession, web
+from scenario_support import free_port, server_process, wait_until_listening
 
 from aiohttp_retry import ExponentialRetry, RetryClient
 
@@ -37,24 +35,6 @@ def serve(port: int, seed: int) -> None:
     app = web.Application()
     app.router.add_get("/", slow_failure)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def wait_until_listening(port: int) -> None:
-    for _ in range(200):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-        else:
-            writer.close()
-            return
-    sys.exit("the scenario server did not start")
 
 
 async def run(calls: int, concurrency: int, port: int) -> None:
@@ -102,12 +82,8 @@ def main() -> None:
         serve(args.serve, args.seed)
         return
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--seed", str(args.seed)])
-    try:
+    with server_process(__file__, port, args.seed):
         asyncio.run(run(args.calls, args.concurrency, port))
-    finally:
-        server.terminate()
-        server.wait()
 
 
 if __name__ == "__main__":

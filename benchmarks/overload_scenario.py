@@ -20,13 +20,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import ClientSession, TCPConnector, web
+from scenario_support import free_port, server_process, wait_until_listening
 
 from aiohttp_retry import ExponentialRetry, Hedging, RetryClient
 
@@ -58,24 +56,6 @@ def serve(port: int, seed: int) -> None:
     for name, handler in (("outage", outage), ("flaky", flaky), ("tail", tail), ("stats", stats)):
         app.router.add_get(f"/{name}", handler)
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def wait_until_listening(port: int) -> None:
-    for _ in range(200):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-        except OSError:
-            await asyncio.sleep(0.05)
-        else:
-            writer.close()
-            return
-    sys.exit("the scenario server did not start")
 
 
 async def hits_of(session: ClientSession, base: str, route: str) -> int:
@@ -169,12 +149,8 @@ def main() -> None:
         serve(args.serve, args.seed)
         return
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--seed", str(args.seed)])
-    try:
+    with server_process(__file__, port, args.seed):
         asyncio.run(run(port, args.calls, args.tail_calls))
-    finally:
-        server.terminate()
-        server.wait()
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiohttp_retry.policy.validate import check_delay
+from aiohttp_retry.policy.validate import check_count, check_delay, check_window
 from aiohttp_retry.policy.window import RollingCounter
 
 __all__ = ["CLOSED", "HALF_OPEN", "OPEN", "BreakerStateChange", "CircuitBreaker"]
@@ -77,25 +77,13 @@ class CircuitBreaker:
         if not 0 < check_delay(failure_ratio, "failure_ratio") <= 1:
             msg = f"failure_ratio must be in (0, 1], got {failure_ratio!r}"
             raise ValueError(msg)
-        for name, value in (
-            ("minimum_throughput", minimum_throughput),
-            ("half_open_probes", half_open_probes),
-            ("buckets", buckets),
-            ("max_keys", max_keys),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                msg = f"{name} must be an integer >= 1, got {value!r}"
-                raise ValueError(msg)
-        if check_delay(window, "window") == 0:
-            msg = "window must be a finite number of seconds > 0, got 0"
-            raise ValueError(msg)
         self.failure_ratio = float(failure_ratio)
-        self.minimum_throughput = minimum_throughput
-        self.window = float(window)
+        self.minimum_throughput = check_count(minimum_throughput, "minimum_throughput")
+        self.window = check_window(window)
         self.break_duration = check_delay(break_duration, "break_duration")
-        self.half_open_probes = half_open_probes
-        self.buckets = buckets
-        self.max_keys = max_keys
+        self.half_open_probes = check_count(half_open_probes, "half_open_probes")
+        self.buckets = check_count(buckets, "buckets")
+        self.max_keys = check_count(max_keys, "max_keys")
         self.clock = clock
         self.listeners = list(listeners or ())
         self._circuits: OrderedDict[str, _Circuit] = OrderedDict()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aiohttp_retry.policy.validate import check_delay
+from aiohttp_retry.policy.validate import check_count, check_delay, check_window
 from aiohttp_retry.policy.window import RollingCounter
 
 __all__ = ["RetryBudget"]
@@ -45,14 +45,8 @@ class RetryBudget:
     ) -> None:
         self.ratio = check_delay(ratio, "ratio")
         self.min_per_second = check_delay(min_per_second, "min_per_second")
-        self.window = check_delay(window, "window")
-        if self.window == 0:
-            msg = "window must be a finite number of seconds > 0, got 0"
-            raise ValueError(msg)
-        if isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1:
-            msg = f"max_keys must be an integer >= 1, got {max_keys!r}"
-            raise ValueError(msg)
-        self.max_keys = max_keys
+        self.window = check_window(window)
+        self.max_keys = check_count(max_keys, "max_keys")
         self.clock = clock
         self._reserve = self.min_per_second * self.window
         self._counters: dict[str, RollingCounter] = {}

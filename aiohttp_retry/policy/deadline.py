@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from aiohttp_retry.policy.validate import check_delay
+from aiohttp_retry.policy.validate import check_window
 
 __all__ = ["TIMEOUT_HEADER", "TimeLimits", "attempt_budget", "fits_before", "format_timeout", "parse_timeout_header"]
 
@@ -34,9 +34,8 @@ class TimeLimits:
     def __post_init__(self) -> None:
         for name in ("total", "attempt"):
             value = getattr(self, name)
-            if value is not None and check_delay(value, f"{name}_timeout") == 0:
-                msg = f"{name}_timeout must be a finite number of seconds > 0 or None, got {value!r}"
-                raise ValueError(msg)
+            if value is not None:
+                check_window(value, f"{name}_timeout")
         if self.total is not None and self.attempt is not None and self.attempt > self.total:
             msg = f"attempt_timeout ({self.attempt!r}) must not exceed total_timeout ({self.total!r})"
             raise ValueError(msg)

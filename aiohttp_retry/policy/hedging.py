@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 
-from aiohttp_retry.policy.validate import check_delay
+from aiohttp_retry.policy.validate import check_count, check_delay
 
 __all__ = ["Hedging"]
 
@@ -46,9 +46,7 @@ class Hedging:
             msg = f"percentile must be a float between 0 and 1 (exclusive) or None, got {percentile!r}"
             raise ValueError(msg)
         for name, value in (("min_samples", min_samples), ("samples", samples), ("max_keys", max_keys)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                msg = f"{name} must be an integer >= 1, got {value!r}"
-                raise ValueError(msg)
+            check_count(value, name)
         if min_samples > samples:
             msg = f"min_samples ({min_samples}) must not exceed samples ({samples})"
             raise ValueError(msg)

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["check_attempts", "check_delay", "check_factor", "check_size"]
+__all__ = ["check_attempts", "check_count", "check_delay", "check_factor", "check_size", "check_window"]
+
+
+def check_count(value: object, name: str, what: str = "") -> int:
+    """Return ``value`` if it is an int >= 1, else raise ``ValueError`` (``what`` explains the count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        msg = f"{name} must be an integer >= 1{what}, got {value!r}"
+        raise ValueError(msg)
+    return value
 
 
 def check_attempts(value: object, name: str = "attempts") -> int:
     """Return ``value`` if it is an int >= 1, else raise ``ValueError``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        msg = f"{name} must be an integer >= 1 (the total number of tries, the first included), got {value!r}"
+    return check_count(value, name, " (the total number of tries, the first included)")
+
+
+def check_window(value: object, name: str = "window") -> float:
+    """Return ``value`` as a float if it is a finite number of seconds > 0, else raise ``ValueError``."""
+    if check_delay(value, name) == 0:
+        msg = f"{name} must be a finite number of seconds > 0, got {value!r}"
         raise ValueError(msg)
-    return value
+    return float(value)  # type: ignore[arg-type]
 
 
 def check_delay(value: object, name: str) -> float:
