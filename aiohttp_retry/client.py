@@ -37,6 +37,7 @@ _DEFAULT_LOGGER = logging.getLogger("aiohttp_retry")
 
 # ``data`` that aiohttp rebuilds for every try, so nothing needs preparing.
 _PLAIN_BODIES = (bytes, bytearray, memoryview, str, dict, list, tuple, FormData)
+_REBUILT_BODIES = (*_PLAIN_BODIES, type(None))
 
 
 @dataclass(slots=True)
@@ -60,7 +61,9 @@ class _RequestContext:
     __slots__ = (
         "_bodies",
         "_client",
+        "_kwargs",
         "_logger",
+        "_params",
         "_params_list",
         "_raise_for_status",
         "_request",
@@ -72,47 +75,79 @@ class _RequestContext:
     def __init__(
         self,
         client: RetryClient,
-        params_list: list[RequestParams],
-        logger: LoggerLike,
-        retry_options: RetryOptionsBase,
-        raise_for_status: RaiseForStatus = False,
+        method: str,
+        url: _URL_TYPE | None,
+        retry_options: RetryOptionsBase | None,
+        raise_for_status: RaiseForStatus | None,
+        kwargs: dict[str, Any],
+        params_list: list[RequestParams] | None = None,
     ) -> None:
         self._client = client
-        self._params_list = params_list
-        self._logger = logger
-        self._retry_options = retry_options
-        self._raise_for_status = raise_for_status
+        self._logger = client._logger  # noqa: SLF001
+        self._retry_options = retry_options or client._retry_options  # noqa: SLF001
+        self._raise_for_status = client._raise_for_status if raise_for_status is None else raise_for_status  # noqa: SLF001
         self._response: ClientResponse | None = None
         self._used = False
-        self._bodies: dict[int, ReplayableBody] = {}
+        self._bodies: dict[int, ReplayableBody] | None = None
+        # The common case, one URL, keeps its parts unpacked: (method, url, headers, trace context).
+        self._params: tuple[str, _RAW_URL_TYPE, Any, Any] | None = None
+        if params_list is None:
+            headers = kwargs.pop("headers", None)
+            trace_request_ctx = kwargs.pop("trace_request_ctx", None)
+            if isinstance(url, (str, URL)):
+                self._params = (method, url, headers, trace_request_ctx)
+            else:
+                params_list = [RequestParams(method, u, headers, trace_request_ctx, kwargs) for u in _urls_of(url)]
+        self._kwargs = kwargs
+        self._params_list = params_list
 
     def _params_of(self, attempt: int) -> RequestParams:
         params_list = self._params_list
+        if params_list is None:
+            method, url, headers, trace_request_ctx = self._params  # type: ignore[misc]
+            return RequestParams(method, url, headers, trace_request_ctx, self._kwargs)
         return params_list[attempt - 1] if attempt <= len(params_list) else params_list[-1]
 
     def _send(self, attempt: int, budget: float | None) -> Awaitable[ClientResponse]:
-        params = self._params_of(attempt)
-        trace_ctx = dict(params.trace_request_ctx) if params.trace_request_ctx else {}
+        if self._params_list is None:
+            method, url, headers, trace = self._params  # type: ignore[misc]
+            kwargs = self._kwargs
+        else:
+            params = self._params_of(attempt)
+            method, url, headers, trace = params.method, params.url, params.headers, params.trace_request_ctx
+            kwargs = params.kwargs or {}
+        trace_ctx = dict(trace) if trace else {}
         trace_ctx["current_attempt"] = attempt  # the real count wins over a user key of that name
-        headers = params.headers
         if budget is not None and self._retry_options.time_limits.propagate:
             headers = {**(headers or {}), TIMEOUT_HEADER: format_timeout(budget)}
-        kwargs = params.kwargs or {}
         if self._bodies:
-            body = self._bodies.get(id(params))
+            body = self._bodies.get(id(kwargs))
             if body is not None:
                 kwargs = {**kwargs, "data": body.data}
-        return self._request(params.method, params.url, headers=headers, trace_request_ctx=trace_ctx, **kwargs)
+        return self._request(method, url, headers=headers, trace_request_ctx=trace_ctx, **kwargs)
 
     def _describe(self, attempt: int) -> tuple[str, Mapping[str, Any] | None]:
+        if self._params_list is None:
+            return self._params[0], self._params[2]  # type: ignore[index]
         params = self._params_of(attempt)
         return params.method, params.headers
 
     def _why_not_resend(self, attempt: int) -> str | None:
-        body = self._bodies.get(id(self._params_of(attempt)))
+        kwargs = self._kwargs if self._params_list is None else self._params_of(attempt).kwargs
+        body = self._bodies.get(id(kwargs)) if self._bodies else None
         return body.why_not_resend() if body is not None else None
 
+    async def _prepare_bodies(self, limit: int) -> None:
+        every_kwargs = [self._kwargs] if self._params_list is None else [p.kwargs or {} for p in self._params_list]
+        bodies: dict[int, ReplayableBody] = {}
+        for kwargs in every_kwargs:
+            data = kwargs.get("data")
+            if data is not None and not isinstance(data, _PLAIN_BODIES) and id(kwargs) not in bodies:
+                bodies[id(kwargs)] = await prepare_body(data, limit)
+        self._bodies = bodies
+
     async def _run(self) -> ClientResponse:
+        """Send the request with retries; the final response is also kept for ``__aexit__``."""
         if self._used:
             msg = (
                 "this request was already sent: a request context can be awaited or entered once; "
@@ -123,14 +158,11 @@ class _RequestContext:
         client = self._client
         self._request: RequestFunc = client._client.request  # noqa: SLF001 - looked up per call, so replacing _client works
         options = self._retry_options
-        params_list = self._params_list
-        for params in params_list:
-            data = params.kwargs.get("data") if params.kwargs else None
-            if data is not None and not isinstance(data, _PLAIN_BODIES):
-                self._bodies[id(params)] = await prepare_body(data, options.replay_buffer)
         budget = client._retry_budget if options.retry_budget is Inherit.CLIENT else options.retry_budget  # noqa: SLF001
         breaker = client._breaker if options.circuit_breaker is Inherit.CLIENT else options.circuit_breaker  # noqa: SLF001
-        return await execute(
+        if self._params is None or not isinstance(self._kwargs.get("data"), _REBUILT_BODIES):
+            await self._prepare_bodies(options.replay_buffer)
+        response = self._response = await execute(
             self._send,
             self._describe,
             options,
@@ -138,17 +170,21 @@ class _RequestContext:
             logger=self._logger,
             sleep=client._sleep,  # noqa: SLF001
             why_not_resend=self._why_not_resend if self._bodies else None,
-            key=origin_of(params_list[0].url) if budget is not None or breaker is not None else "",
+            key=(origin_of(self._url_of_first()) if budget is not None or breaker is not None else ""),
             budget=budget,
             breaker=breaker,
         )
+        return response
+
+    def _url_of_first(self) -> _RAW_URL_TYPE:
+        if self._params is not None:
+            return self._params[1]
+        return self._params_list[0].url  # type: ignore[index]
 
     def __await__(self) -> Generator[Any, None, ClientResponse]:
         return self._run().__await__()
 
-    async def __aenter__(self) -> ClientResponse:
-        self._response = await self._run()
-        return self._response
+    __aenter__ = _run
 
     async def __aexit__(
         self,
@@ -160,9 +196,7 @@ class _RequestContext:
             self._response.release()
 
 
-def _urls_of(url: _URL_TYPE) -> tuple[_RAW_URL_TYPE, ...]:
-    if isinstance(url, (str, URL)):
-        return (url,)
+def _urls_of(url: _URL_TYPE | None) -> tuple[_RAW_URL_TYPE, ...]:
     if isinstance(url, (list, tuple)) and url:
         return tuple(url)
     msg = f"url must be a str, a yarl.URL, or a non-empty list or tuple of them (one per try), got {url!r}"
@@ -240,7 +274,7 @@ class RetryClient:
         if not params_list:
             msg = "params_list must hold at least one RequestParams"
             raise ValueError(msg)
-        return self._context(list(params_list), retry_options, raise_for_status)
+        return _RequestContext(self, "", None, retry_options, raise_for_status, {}, list(params_list))
 
     def request(
         self,
@@ -251,10 +285,7 @@ class RetryClient:
         **kwargs: Any,
     ) -> _RequestContext:
         """Send ``method`` to ``url`` (or to each URL of a list in turn, one per try)."""
-        headers = kwargs.pop("headers", None)
-        trace_request_ctx = kwargs.pop("trace_request_ctx", None)
-        params_list = [RequestParams(method, u, headers, trace_request_ctx, kwargs) for u in _urls_of(url)]
-        return self._context(params_list, retry_options, raise_for_status)
+        return _RequestContext(self, method, url, retry_options, raise_for_status, kwargs)
 
     def get(
         self,
@@ -264,7 +295,7 @@ class RetryClient:
         **kwargs: Any,
     ) -> _RequestContext:
         """Send a GET request; see :meth:`request`."""
-        return self.request(hdrs.METH_GET, url, retry_options, raise_for_status, **kwargs)
+        return _RequestContext(self, hdrs.METH_GET, url, retry_options, raise_for_status, kwargs)
 
     def options(
         self,
@@ -274,7 +305,7 @@ class RetryClient:
         **kwargs: Any,
     ) -> _RequestContext:
         """Send a OPTIONS request; see :meth:`request`."""
-        return self.request(hdrs.METH_OPTIONS, url, retry_options, raise_for_status, **kwargs)
+        return _RequestContext(self, hdrs.METH_OPTIONS, url, retry_options, raise_for_status, kwargs)
 
     def head(
         self,
@@ -284,7 +315,7 @@ class RetryClient:
         **kwargs: Any,
     ) -> _RequestContext:
         """Send a HEAD request; see :meth:`request`."""
-        return self.request(hdrs.METH_HEAD, url, retry_options, raise_for_status, **kwargs)
+        return _RequestContext(self, hdrs.METH_HEAD, url, retry_options, raise_for_status, kwargs)
 
     def post(
         self,
@@ -294,7 +325,7 @@ class RetryClient:
         **kwargs: Any,
     ) -> _RequestContext:
         """Send a POST request; see :meth:`request`."""
-        return self.request(hdrs.METH_POST, url, retry_options, raise_for_status, **kwargs)
+        return _RequestContext(self, hdrs.METH_POST, url, retry_options, raise_for_status, kwargs)
 
     def put(
         self,
@@ -304,7 +335,7 @@ class RetryClient:
         **kwargs: Any,
     ) -> _RequestContext:
         """Send a PUT request; see :meth:`request`."""
-        return self.request(hdrs.METH_PUT, url, retry_options, raise_for_status, **kwargs)
+        return _RequestContext(self, hdrs.METH_PUT, url, retry_options, raise_for_status, kwargs)
 
     def patch(
         self,
@@ -314,7 +345,7 @@ class RetryClient:
         **kwargs: Any,
     ) -> _RequestContext:
         """Send a PATCH request; see :meth:`request`."""
-        return self.request(hdrs.METH_PATCH, url, retry_options, raise_for_status, **kwargs)
+        return _RequestContext(self, hdrs.METH_PATCH, url, retry_options, raise_for_status, kwargs)
 
     def delete(
         self,
@@ -324,21 +355,7 @@ class RetryClient:
         **kwargs: Any,
     ) -> _RequestContext:
         """Send a DELETE request; see :meth:`request`."""
-        return self.request(hdrs.METH_DELETE, url, retry_options, raise_for_status, **kwargs)
-
-    def _context(
-        self,
-        params_list: list[RequestParams],
-        retry_options: RetryOptionsBase | None,
-        raise_for_status: RaiseForStatus | None,
-    ) -> _RequestContext:
-        return _RequestContext(
-            self,
-            params_list,
-            self._logger,
-            retry_options or self._retry_options,
-            self._raise_for_status if raise_for_status is None else raise_for_status,
-        )
+        return _RequestContext(self, hdrs.METH_DELETE, url, retry_options, raise_for_status, kwargs)
 
     async def close(self) -> None:
         """Close the session this client created; a session passed in stays open."""

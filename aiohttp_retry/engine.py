@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from aiohttp import ClientResponseError, hdrs
 
@@ -122,6 +122,7 @@ class Call:
         "debug",
         "describe",
         "expires",
+        "first_sent",
         "key",
         "logger",
         "options",
@@ -139,6 +140,7 @@ class Call:
         budget: RetryBudget | None = None,
         breaker: CircuitBreaker | None = None,
         why_not_resend: Callable[[int], str | None] | None = None,
+        first_sent: bool = False,
     ) -> None:
         self.options = options
         self.attempts = options.attempts  # later changes to the options do not affect a running call
@@ -155,7 +157,8 @@ class Call:
         timed = limits.total is not None or limits.attempt is not None or inherited is not None
         self.clock = asyncio.get_running_loop().time if timed else None
         self.expires = limits.expiry(self.clock(), inherited) if self.clock else math.inf
-        if budget is not None:
+        self.first_sent = first_sent
+        if budget is not None and not first_sent:
             budget.record_call(key)
 
     def now(self) -> float:
@@ -170,6 +173,8 @@ class Call:
 
     def admit(self, attempt: int) -> None:
         """Log try ``attempt`` and ask the circuit breaker for it; raise ``CircuitOpenError`` if refused."""
+        if attempt == 1 and self.first_sent:
+            return  # the adapter sent it, logged and counted it already
         if self.debug:
             self.logger.debug("Attempt %d out of %d", attempt, self.attempts)
         if self.breaker is not None:
@@ -310,7 +315,52 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
     consumed one-shot body). ``key`` names the origin for the retry budget
     and the circuit breaker.
     """
-    call = Call(options, describe, logger, key=key, budget=budget, breaker=breaker, why_not_resend=why_not_resend)
+    first: ClientResponse | Exception | None = None
+    first_sent = False
+    limits = options.time_limits
+    if (
+        breaker is None
+        and options.hedging is None
+        and limits.total is None
+        and limits.attempt is None
+        and inbound_deadline.get() is None
+    ):
+        # Try 1 before any per-call state is built: most calls end with it.
+        attempts = options._attempts  # noqa: SLF001 - the attribute behind the property, read on every call
+        if not isinstance(logger, logging.Logger) or logger.isEnabledFor(logging.DEBUG):
+            logger.debug("Attempt %d out of %d", 1, attempts)
+        if budget is not None:
+            budget.record_call(key)
+        first_sent = True
+        try:
+            first = await send(1, None)
+        except Exception as exc:  # noqa: BLE001 - judged by the loop below
+            first = exc
+        else:
+            status = first.status
+            if attempts == 1 or (
+                (status < 500 or not options.retry_all_server_errors)  # noqa: PLR2004
+                and status not in options._statuses  # noqa: SLF001
+                and options.evaluate_response_callback is None
+            ):
+                if not raise_for_status:
+                    return first
+                try:
+                    await check_final(first, raise_for_status)
+                except Exception as exc:  # noqa: BLE001 - judged by the loop below
+                    first = exc
+                else:
+                    return first
+    call = Call(
+        options,
+        describe,
+        logger,
+        key=key,
+        budget=budget,
+        breaker=breaker,
+        why_not_resend=why_not_resend,
+        first_sent=first_sent,
+    )
     if options.hedging is not None and hedging_allowed and call.idempotent(1):
         from aiohttp_retry.hedge import execute_hedged  # noqa: PLC0415 - the rarer strategy loads on first use
 
@@ -325,7 +375,11 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
         started = call.now()
         response: ClientResponse | None = None
         try:
-            if call.clock is None:
+            if first_sent and attempt == 1:
+                if isinstance(first, Exception):
+                    raise first  # noqa: TRY301 - try 1's outcome, judged like any other
+                response = cast("ClientResponse", first)
+            elif call.clock is None:
                 response = await send(attempt, None)
             else:
                 response = await call.send(send, attempt, started)

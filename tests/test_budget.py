@@ -55,7 +55,7 @@ def test_origins_are_independent_and_bounded() -> None:
     assert not budget.try_retry("a")
     assert budget.try_retry("b")
     assert budget.try_retry("c")  # evicts "a"
-    assert len(budget._counters) == 2
+    assert len(budget._tallies) == 2
     assert budget.try_retry("a")  # forgotten, so fresh
 
 

@@ -14,11 +14,32 @@ import time
 from collections.abc import Callable
 
 from aiohttp_retry.policy.validate import check_count, check_delay, check_window
-from aiohttp_retry.policy.window import RollingCounter
 
 __all__ = ["RetryBudget"]
 
-_CALLS, _RETRIES = 0, 1
+_BUCKETS = 10
+
+
+class _Tally:
+    """Calls and retries of one key, in a ring of buckets covering the window."""
+
+    __slots__ = ("call_total", "calls", "retries", "retry_total", "tick")
+
+    def __init__(self) -> None:
+        self.calls = [0] * _BUCKETS
+        self.retries = [0] * _BUCKETS
+        self.call_total = 0
+        self.retry_total = 0
+        self.tick = 0
+
+    def roll(self, tick: int) -> None:
+        """Empty the buckets that fell out of the window on the way to ``tick``."""
+        for step in range(min(tick - self.tick, _BUCKETS)):
+            slot = (tick - step) % _BUCKETS
+            self.call_total -= self.calls[slot]
+            self.retry_total -= self.retries[slot]
+            self.calls[slot] = self.retries[slot] = 0
+        self.tick = tick
 
 
 class RetryBudget:
@@ -26,8 +47,9 @@ class RetryBudget:
 
     Args:
         ratio: retries allowed per call started, e.g. 0.2 for 20 % extra load.
-        min_per_second: retries always allowed per second of ``window``, whatever the traffic.
-        window: seconds over which calls and retries are counted.
+        min_per_second: retries always allowed per second of ``window``, whatever the traffic:
+            a reserve of ``min_per_second * window`` retries in any window.
+        window: seconds over which calls and retries are counted (in 10 buckets).
         max_keys: origins tracked at once; when full, the longest-known one is forgotten first.
         clock: a monotonic clock in seconds.
 
@@ -49,29 +71,39 @@ class RetryBudget:
         self.max_keys = check_count(max_keys, "max_keys")
         self.clock = clock
         self._reserve = self.min_per_second * self.window
-        self._counters: dict[str, RollingCounter] = {}
+        self._span = self.window / _BUCKETS
+        self._tallies: dict[str, _Tally] = {}
 
-    def _counter(self, key: str) -> RollingCounter:
-        counter = self._counters.get(key)
-        if counter is None:
-            counters = self._counters
-            if len(counters) >= self.max_keys:
-                del counters[next(iter(counters))]  # the oldest key goes first
-            counter = counters[key] = RollingCounter(self.window, 10, ("calls", "retries"))
-        return counter
+    def _tally(self, key: str, tick: int) -> _Tally:
+        tally = self._tallies.get(key)
+        if tally is None:
+            tallies = self._tallies
+            if len(tallies) >= self.max_keys:
+                del tallies[next(iter(tallies))]  # the oldest key goes first
+            tally = tallies[key] = _Tally()
+            tally.tick = tick
+        elif tally.tick != tick:
+            tally.roll(tick)
+        return tally
 
     def record_call(self, key: str) -> None:
         """Count a call (its first try) to ``key``."""
-        self._counter(key).add(_CALLS, self.clock())
+        tick = int(self.clock() // self._span)
+        tally = self._tallies.get(key)
+        if tally is None or tally.tick != tick:
+            tally = self._tally(key, tick)
+        tally.calls[tick % _BUCKETS] += 1
+        tally.call_total += 1
 
     def try_retry(self, key: str) -> bool:
         """Spend one retry on ``key`` if the budget allows it; return whether it did."""
-        counter = self._counter(key)
-        now = self.clock()
-        allowed = counter.total(_RETRIES, now) + 1 <= self.ratio * counter.total(_CALLS, now) + self._reserve
-        if allowed:
-            counter.add(_RETRIES, now)
-        return allowed
+        tick = int(self.clock() // self._span)
+        tally = self._tally(key, tick)
+        if tally.retry_total + 1 > self.ratio * tally.call_total + self._reserve:
+            return False
+        tally.retries[tick % _BUCKETS] += 1
+        tally.retry_total += 1
+        return True
 
     def __repr__(self) -> str:
         return f"RetryBudget(ratio={self.ratio}, min_per_second={self.min_per_second}, window={self.window})"
