@@ -45,7 +45,8 @@ async def run(calls: int, concurrency: int, port: int) -> None:
     outcomes: Counter[str] = Counter()
     gate = asyncio.Semaphore(concurrency)
     async with ClientSession() as session:
-        client = RetryClient(client_session=session, retry_options=options)
+        # No retry budget: here the deadline alone must stop every call.
+        client = RetryClient(client_session=session, retry_options=options, retry_budget=None)
 
         async def one_call() -> None:
             async with gate:
