@@ -1,0 +1,150 @@
+"""Plain-ASCII tables and summaries of benchmark results. Used by ``python -m benchmarks``."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+BASELINE = "bare"
+
+#: (key in a worker's JSON, label, whether higher is better)
+METRICS: tuple[tuple[str, str, bool], ...] = (
+    ("cpu_us_per_request", "CPU us per request, concurrency 1", False),
+    ("cpu_us_per_request_c64", "CPU us per request, concurrency 64", False),
+    ("rps_c1", "requests/s, concurrency 1", True),
+    ("rps_c64", "requests/s, concurrency 64", True),
+    ("p50_us", "p50 latency (us), concurrency 1", False),
+    ("p99_us", "p99 latency (us), concurrency 1", False),
+    ("rss_mb", "RSS (MB) at the end of the worker", False),
+)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[int] = (0,)) -> str:
+    """An ASCII table: the columns numbered in ``left`` left-aligned, the others right-aligned."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = (
+            str(c).ljust(w) if i in left else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+        return "  ".join(padded).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+def number(value: float | None) -> str:
+    """A value with precision that suits its size."""
+    if value is None:
+        return "-"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 100:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def ratio(value: float | None, base: float | None) -> str:
+    """``value / base`` as ``1.234x``, or ``-``."""
+    return f"{value / base:.3f}x" if value is not None and base else "-"
+
+
+def by_contender(results: Sequence[dict[str, Any]], key: str) -> dict[str, list[float]]:
+    """The values of ``key`` of the successful results, per contender, in round order."""
+    values: dict[str, list[float]] = {}
+    for result in results:
+        if "error" not in result and key in result:
+            values.setdefault(result["contender"], []).append(float(result[key]))
+    return values
+
+
+def summarize(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Per metric and contender: min, median, max and the median's ratio to bare's median."""
+    summary: dict[str, dict[str, dict[str, float]]] = {}
+    for key, _label, _higher in METRICS:
+        values = by_contender(results, key)
+        base = statistics.median(values[BASELINE]) if values.get(BASELINE) else None
+        summary[key] = {}
+        for name, series in values.items():
+            median = statistics.median(series)
+            entry = {"min": min(series), "median": median, "max": max(series), "rounds": len(series)}
+            if base:
+                entry["ratio_vs_bare"] = median / base
+            summary[key][name] = entry
+    return summary
+
+
+def round_ratios(results: Sequence[dict[str, Any]], key: str) -> dict[str, list[float | None]]:
+    """Per contender, its value divided by bare's in the same round (``None`` where one failed)."""
+    rounds = sorted({r["round"] for r in results})
+    ok = {(r["round"], r["contender"]): float(r[key]) for r in results if "error" not in r and key in r}
+    names = sorted({r["contender"] for r in results}, key=contender_order)
+    out: dict[str, list[float | None]] = {}
+    for name in names:
+        row: list[float | None] = []
+        for rnd in rounds:
+            base, value = ok.get((rnd, BASELINE)), ok.get((rnd, name))
+            row.append(value / base if value is not None and base else None)
+        out[name] = row
+    return out
+
+
+def contender_order(name: str) -> int:
+    """Sort key: bare first, then the order the issue lists the contenders in."""
+    order = ("bare", "retryclient", "middleware", "upstream")
+    return order.index(name) if name in order else len(order)
+
+
+def metric_tables(results: Sequence[dict[str, Any]]) -> str:
+    """One table per metric (min/median/max/ratio), then the per-round ratios of each metric."""
+    summary = summarize(results)
+    rounds = sorted({r["round"] for r in results})
+    parts: list[str] = []
+    for key, label, higher in METRICS:
+        rows = [
+            [name, number(s["min"]), number(s["median"]), number(s["max"]), ratio(s["median"], _base(summary, key))]
+            for name, s in sorted(summary[key].items(), key=lambda item: contender_order(item[0]))
+        ]
+        better = "higher" if higher else "lower"
+        parts.append(f"{label} ({better} is better)\n" + table(["contender", "min", "median", "max", "vs bare"], rows))
+        per_round = round_ratios(results, key)
+        rows = [[name, *(f"{v:.3f}" if v is not None else "-" for v in row)] for name, row in per_round.items()]
+        parts.append(f"  per-round ratio vs bare: {label}\n" + table(["contender", *(f"r{r}" for r in rounds)], rows))
+    return "\n\n".join(parts)
+
+
+def _base(summary: dict[str, dict[str, dict[str, float]]], key: str) -> float | None:
+    entry = summary[key].get(BASELINE)
+    return entry["median"] if entry else None
+
+
+def instruction_table(counts: dict[str, dict[str, Any]]) -> str:
+    """Instructions per request under cachegrind, absolute and relative to bare."""
+    base = counts.get(BASELINE, {}).get("per_request")
+    rows = []
+    for name in sorted(counts, key=contender_order):
+        entry = counts[name]
+        if "error" in entry:
+            rows.append([name, "-", "-", "error", "-", "-"])
+            continue
+        extra = f"{entry['per_request'] - base:+,.0f}" if base is not None else "-"
+        rows.append(
+            [
+                name,
+                f"{entry['i1']:,}",
+                f"{entry['i2']:,}",
+                f"{entry['per_request']:,.0f}",
+                ratio(entry["per_request"], base),
+                extra,
+            ]
+        )
+    headers = ["contender", "I refs (N1)", "I refs (N2)", "instr/request", "vs bare", "extra"]
+    return table(headers, rows)
+
+
+def micro_table(micro: dict[str, Any]) -> str:
+    """The in-process micro-benchmark: ns per call, best of the repeats."""
+    rows = [[name, f"{entry['ns_per_call']:.0f}", entry.get("note", "")] for name, entry in micro["figures"].items()]
+    return table(["micro-benchmark", "ns/call", "what"], rows, left=(0, 2))

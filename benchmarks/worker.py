@@ -1,0 +1,196 @@
+"""One benchmark contender in a fresh process: measures it against a running server, prints JSON.
+
+Self-contained (stdlib, aiohttp and whichever ``aiohttp_retry`` the running
+Python imports), so the runner can start it with the upstream venv's Python
+too. Run by path, not with ``-m``, so that the upstream venv does not pick up
+this checkout's ``aiohttp_retry`` from the current directory:
+
+    python benchmarks/worker.py --contender retryclient --url http://127.0.0.1:8080/ \
+        [--requests 20000] [--warmup 2000] [--concurrency 64] [--rss-requests 200000]
+    python benchmarks/worker.py --contender bare --url ... --count 2000   # for valgrind: just N requests
+
+Contenders: bare (ClientSession), retryclient (RetryClient()), middleware
+(ClientSession(middlewares=[RetryMiddleware()])), upstream (2.9.1's RetryClient(),
+run with the upstream venv's Python).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.metadata
+import json
+import resource
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+
+Fetch = Callable[[], Awaitable[int]]
+CONTENDERS = ("bare", "retryclient", "middleware", "upstream")
+UPSTREAM_VERSION = "2.9.1"
+
+
+async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Awaitable[None]], aiohttp.ClientSession]:
+    """``(fetch, close, session)``: one GET of ``url`` with its body read, a closer, the session used."""
+    if name in {"retryclient", "upstream"}:
+        from aiohttp_retry import RetryClient  # noqa: PLC0415 - only the contenders that need it load it
+
+        if name == "upstream" and importlib.metadata.version("aiohttp_retry") != UPSTREAM_VERSION:
+            msg = f"contender upstream needs aiohttp_retry {UPSTREAM_VERSION}; this Python has {library_info()}"
+            raise SystemExit(msg)
+
+        client = RetryClient()
+
+        async def fetch_retry() -> int:
+            async with client.get(url) as resp:
+                await resp.read()
+                return resp.status
+
+        return fetch_retry, client.close, client._client  # noqa: SLF001 - both versions keep the session there
+    if name == "middleware":
+        from aiohttp_retry import RetryMiddleware  # noqa: PLC0415
+
+        session = aiohttp.ClientSession(middlewares=[RetryMiddleware()])
+    elif name == "bare":
+        session = aiohttp.ClientSession()
+    else:
+        msg = f"unknown contender {name!r}; choose from {', '.join(CONTENDERS)}"
+        raise ValueError(msg)
+
+    async def fetch() -> int:
+        async with session.get(url) as resp:
+            await resp.read()
+            return resp.status
+
+    return fetch, session.close, session
+
+
+def rss_kb() -> int:
+    """The resident set size now, in KiB (VmRSS; the peak from getrusage where /proc is missing)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:  # noqa: PTH123 - hot-path-free, stdlib only
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+async def sequential(fetch: Fetch, n: int) -> tuple[list[int], float, float, int]:
+    """``n`` requests one after another: latencies (ns), CPU seconds, wall seconds, non-200 count."""
+    latencies = [0] * n
+    bad = 0
+    clock = time.perf_counter_ns
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for i in range(n):
+        start = clock()
+        status = await fetch()
+        latencies[i] = clock() - start
+        if status != 200:
+            bad += 1
+    return latencies, time.process_time() - cpu0, time.perf_counter() - wall0, bad
+
+
+async def concurrent(fetch: Fetch, n: int, concurrency: int) -> tuple[float, float, int]:
+    """``n`` requests from ``concurrency`` tasks sharing ``fetch``: wall seconds, CPU seconds, non-200 count."""
+    tickets = iter(range(n))
+    bad = 0
+
+    async def task() -> None:
+        nonlocal bad
+        for _ in tickets:
+            if await fetch() != 200:
+                bad += 1
+
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(task() for _ in range(concurrency)))
+    return time.perf_counter() - wall0, time.process_time() - cpu0, bad
+
+
+def percentile(sorted_values: list[int], fraction: float) -> float:
+    """The value at ``fraction`` (0..1) of the sorted list, nearest rank."""
+    index = min(len(sorted_values) - 1, max(0, round(fraction * len(sorted_values)) - 1))
+    return float(sorted_values[index])
+
+
+def library_info() -> dict[str, Any]:
+    """Versions and locations of what this process imported, to show which aiohttp_retry ran."""
+    info: dict[str, Any] = {"python": sys.version.split()[0], "aiohttp": aiohttp.__version__}
+    module = sys.modules.get("aiohttp_retry")
+    if module is not None:
+        info["aiohttp_retry_file"] = getattr(module, "__file__", None)
+        try:
+            info["aiohttp_retry"] = importlib.metadata.version("aiohttp_retry")
+        except importlib.metadata.PackageNotFoundError:
+            info["aiohttp_retry"] = getattr(module, "__version__", "unknown")
+    return info
+
+
+async def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Warm up, then the concurrency-1 phase, the concurrent phase, and requests up to ``rss_requests``."""
+    fetch, close, _session = await make_contender(args.contender, args.url)
+    try:
+        await concurrent(fetch, args.warmup, args.concurrency)
+        await sequential(fetch, min(args.warmup, 1000))
+        rss_warm = rss_kb()
+        latencies, cpu, wall, bad1 = await sequential(fetch, args.requests)
+        wall64, cpu64, bad64 = await concurrent(fetch, args.requests, args.concurrency)
+        done = args.warmup + min(args.warmup, 1000) + 2 * args.requests
+        rest = max(0, args.rss_requests - done)
+        *_, bad_rest = await concurrent(fetch, rest, args.concurrency)
+    finally:
+        await close()
+    latencies.sort()
+    return {
+        "contender": args.contender,
+        "requests": args.requests,
+        "concurrency": args.concurrency,
+        "cpu_us_per_request": cpu / args.requests * 1e6,
+        "cpu_us_per_request_c64": cpu64 / args.requests * 1e6,
+        "rps_c1": args.requests / wall,
+        "rps_c64": args.requests / wall64,
+        "p50_us": percentile(latencies, 0.50) / 1e3,
+        "p99_us": percentile(latencies, 0.99) / 1e3,
+        "rss_after_warmup_mb": rss_warm / 1024,
+        "rss_mb": rss_kb() / 1024,
+        "rss_after_requests": done + rest,
+        "non_200": bad1 + bad64 + bad_rest,
+        **library_info(),
+    }
+
+
+async def count_only(args: argparse.Namespace) -> dict[str, Any]:
+    """A short warm-up, then exactly ``--count`` requests one after another (for instruction counts)."""
+    fetch, close, _session = await make_contender(args.contender, args.url)
+    try:
+        *_, bad_warm = await sequential(fetch, args.warmup)
+        *_, bad = await sequential(fetch, args.count)
+    finally:
+        await close()
+    return {"contender": args.contender, "count": args.count, "non_200": bad + bad_warm, **library_info()}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="run one benchmark contender and print JSON")
+    parser.add_argument("--contender", choices=CONTENDERS, required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--requests", type=int, default=20_000, help="requests per measured phase")
+    parser.add_argument("--warmup", type=int, default=2_000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rss-requests", type=int, default=200_000, help="requests done before the final RSS")
+    parser.add_argument("--count", type=int, help="only send this many requests at concurrency 1 (valgrind mode)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    result = asyncio.run(count_only(args) if args.count is not None else measure(args))
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
