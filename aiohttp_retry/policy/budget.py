@@ -71,7 +71,7 @@ class RetryBudget:
         self.max_keys = check_count(max_keys, "max_keys")
         self.clock = clock
         self._reserve = self.min_per_second * self.window
-        self._span = self.window / _BUCKETS
+        self._per_span = _BUCKETS / self.window  # buckets per second: a multiplication, cheaper than //
         self._tallies: dict[str, _Tally] = {}
 
     def _tally(self, key: str, tick: int) -> _Tally:
@@ -88,7 +88,7 @@ class RetryBudget:
 
     def record_call(self, key: str) -> None:
         """Count a call (its first try) to ``key``."""
-        tick = int(self.clock() // self._span)
+        tick = int(self.clock() * self._per_span)
         tally = self._tallies.get(key)
         if tally is None or tally.tick != tick:
             tally = self._tally(key, tick)
@@ -97,7 +97,7 @@ class RetryBudget:
 
     def try_retry(self, key: str) -> bool:
         """Spend one retry on ``key`` if the budget allows it; return whether it did."""
-        tick = int(self.clock() // self._span)
+        tick = int(self.clock() * self._per_span)
         tally = self._tally(key, tick)
         if tally.retry_total + 1 > self.ratio * tally.call_total + self._reserve:
             return False
