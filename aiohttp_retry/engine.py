@@ -46,7 +46,17 @@ if TYPE_CHECKING:
     from aiohttp_retry.policy.budget import RetryBudget
     from aiohttp_retry.retry_options import RetryOptionsBase
 
-__all__ = ["Call", "Describe", "LoggerLike", "RaiseForStatus", "Send", "Sleep", "execute", "inbound_deadline"]
+__all__ = [
+    "DRAIN_LIMIT",
+    "Call",
+    "Describe",
+    "LoggerLike",
+    "RaiseForStatus",
+    "Send",
+    "Sleep",
+    "execute",
+    "inbound_deadline",
+]
 
 
 class LoggerLike(Protocol):
@@ -102,6 +112,26 @@ async def check_final(response: ClientResponse, raise_for_status: RaiseForStatus
     except BaseException:
         response.release()
         raise
+
+
+#: Error bodies up to this size are read before release, so their connection goes back to the pool.
+DRAIN_LIMIT = 64 * 1024
+
+
+async def discard(response: ClientResponse) -> None:
+    """Release a response the call will not return, reading a small body first to keep its connection.
+
+    Releasing an unread body closes the connection; reading a few kilobytes is
+    cheaper than a new connection (and a TLS handshake) for the next try.
+    """
+    try:
+        length = response.content_length
+        if length is not None and length <= DRAIN_LIMIT and response.method != "HEAD":
+            await response.read()
+    except Exception:  # noqa: BLE001, S110 - a body that cannot be read is simply not reused
+        pass
+    finally:
+        response.release()
 
 
 async def _send_within(send: Send, attempt: int, budget: float) -> ClientResponse:
@@ -426,6 +456,6 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
                 response.release()
             raise
         else:
-            response.release()
+            await discard(response)
         await sleep(wait)
         attempt += 1

@@ -15,12 +15,13 @@ from aiohttp import web
 
 @dataclass(frozen=True)
 class Reply:
-    """Answer with this status, body and headers, after ``delay`` seconds."""
+    """Answer with this status, body and headers, after ``delay`` seconds; the body ``body_delay`` after the headers."""
 
     status: int = 200
     body: bytes = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    body_delay: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,4 +74,11 @@ class FaultServer:
             return web.Response()
         if action.delay:
             await asyncio.sleep(action.delay)
-        return web.Response(status=action.status, body=action.body, headers=action.headers)
+        if not action.body_delay:
+            return web.Response(status=action.status, body=action.body, headers=action.headers)
+        response = web.StreamResponse(status=action.status, headers=action.headers)
+        response.content_length = len(action.body)
+        await response.prepare(request)
+        await asyncio.sleep(action.body_delay)
+        await response.write(action.body)
+        return response

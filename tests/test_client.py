@@ -526,3 +526,22 @@ async def test_retry_after_on_the_exception_path(fault: FaultServer) -> None:
     async with client, client.get(fault.url(path)) as response:
         assert response.status == 200
     assert gaps([h.time for h in fault.hits]) == [4.0]
+
+
+@pytest.mark.looptime
+async def test_small_error_bodies_keep_the_connection(fault: FaultServer) -> None:
+    """A small discarded body still on its way is read before release, so all tries share one connection."""
+    late = Reply(503, b"e" * 1024, body_delay=0.05)
+    path = fault.script("/err", late, late, 200)
+    created: list[object] = []
+
+    async def on_created(_: ClientSession, __: SimpleNamespace, params: object) -> None:
+        created.append(params)
+
+    trace = TraceConfig()
+    trace.on_connection_create_end.append(on_created)
+    client = RetryClient(retry_options=NO_WAIT, trace_configs=[trace])
+    async with client, client.get(fault.url(path)) as response:
+        assert response.status == 200
+    assert len(fault.hits) == 3
+    assert len(created) == 1
