@@ -160,8 +160,14 @@ class _RequestContext:
         options = self._retry_options
         budget = client._retry_budget if options.retry_budget is Inherit.CLIENT else options.retry_budget  # noqa: SLF001
         breaker = client._breaker if options.circuit_breaker is Inherit.CLIENT else options.circuit_breaker  # noqa: SLF001
+        started: float | None = None
         if self._params is None or not isinstance(self._kwargs.get("data"), _REBUILT_BODIES):
-            await self._prepare_bodies(options.replay_buffer)
+            total = options.time_limits.total
+            if total is None:
+                await self._prepare_bodies(options.replay_buffer)
+            else:  # reading a stream ahead is part of the call: the total budget covers it
+                started = asyncio.get_running_loop().time()
+                await asyncio.wait_for(self._prepare_bodies(options.replay_buffer), total)
         response = self._response = await execute(
             self._send,
             self._describe,
@@ -173,6 +179,7 @@ class _RequestContext:
             key=(origin_of(self._url_of_first()) if budget is not None or breaker is not None else ""),
             budget=budget,
             breaker=breaker,
+            started=started,
         )
         return response
 

@@ -35,6 +35,7 @@ from aiohttp_retry.policy.classify import (
     NETWORK_ERRORS,
     Verdict,
     exception_is_retryable,
+    is_failure_status,
     response_verdict,
 )
 from aiohttp_retry.policy.deadline import attempt_budget, fits_before
@@ -100,6 +101,17 @@ def _has_header(headers: Mapping[str, Any] | None, name: str | None) -> bool:
         return True
     lower = name.lower()
     return any(key.lower() == lower for key in headers)
+
+
+def describe_exception(exc: BaseException) -> str:
+    """A log-safe description: the exception's type, and the status of a ClientResponseError.
+
+    Never its repr: aiohttp's ClientResponseError repr carries the request's
+    headers, Authorization included.
+    """
+    if isinstance(exc, ClientResponseError):
+        return f"{type(exc).__name__} (status {exc.status})"
+    return type(exc).__name__
 
 
 async def check_final(response: ClientResponse, raise_for_status: RaiseForStatus) -> None:
@@ -171,9 +183,12 @@ class Call:
         breaker: CircuitBreaker | None = None,
         why_not_resend: Callable[[int], str | None] | None = None,
         first_sent: bool = False,
+        attempts: int | None = None,
+        started: float | None = None,
     ) -> None:
         self.options = options
-        self.attempts = options.attempts  # later changes to the options do not affect a running call
+        # Read once per call: later changes to the options do not affect a running call.
+        self.attempts = options.attempts if attempts is None else attempts
         self.describe = describe
         self.logger = logger
         self.debug = _debug_enabled(logger)
@@ -186,7 +201,10 @@ class Call:
         inherited = inbound_deadline.get()
         timed = limits.total is not None or limits.attempt is not None or inherited is not None
         self.clock = asyncio.get_running_loop().time if timed else None
-        self.expires = limits.expiry(self.clock(), inherited) if self.clock else math.inf
+        if self.clock is None:
+            self.expires = math.inf
+        else:
+            self.expires = limits.expiry(self.clock() if started is None else started, inherited)
         self.first_sent = first_sent
         if budget is not None and not first_sent:
             budget.record_call(key)
@@ -220,8 +238,7 @@ class Call:
     def failed_response(self, response: ClientResponse) -> bool:
         """Whether the status marks a failure of the server (for the breaker and the retry decision)."""
         options = self.options
-        status = response.status
-        return (options.retry_all_server_errors and status >= 500) or status in options.statuses  # noqa: PLR2004
+        return is_failure_status(response.status, options.statuses, server_errors=options.retry_all_server_errors)
 
     def record(self, *, failed: bool) -> None:
         """Tell the circuit breaker how a granted try ended."""
@@ -236,10 +253,6 @@ class Call:
             self.breaker.record(self.key, failed=isinstance(exc, NETWORK_ERRORS + self.options._exception_tuple))  # noqa: SLF001
         else:
             self.breaker.release(self.key)
-
-    async def wants_retry(self, response: ClientResponse, attempt: int) -> bool:
-        """Whether a response to try ``attempt`` calls for another try: attempts are left and it is retryable."""
-        return attempt < self.attempts and await self.retryable(response)
 
     async def retryable(self, response: ClientResponse) -> bool:
         """Whether a response is worth another try: method allowed, and its status or the callback says so."""
@@ -285,8 +298,8 @@ class Call:
         return self.budget is None or self.budget.try_retry(self.key)
 
     def breaker_open(self) -> bool:
-        """Whether the circuit breaker would refuse the next try right now."""
-        return self.breaker is not None and self.breaker.state(self.key) == "open"
+        """Whether the circuit breaker would refuse a try right now (open, or probing with no probe free)."""
+        return self.breaker is not None and self.breaker.would_refuse(self.key)
 
     def plan_wait(
         self,
@@ -315,7 +328,7 @@ class Call:
                 return None
             delay = wait
         now = self.now()
-        if not fits_before(delay, now, self.expires, now - started) or self.breaker_open() or not self.spend_retry():
+        if self.breaker_open() or not fits_before(delay, now, self.expires, now - started) or not self.spend_retry():
             return None
         self.previous = delay
         return delay
@@ -334,6 +347,7 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
     budget: RetryBudget | None = None,
     breaker: CircuitBreaker | None = None,
     hedging_allowed: bool = True,
+    started: float | None = None,
 ) -> ClientResponse:
     """Send tries until one is final, then return its response or raise its exception.
 
@@ -343,10 +357,12 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
     call unless the options retry it and a wait is planned.
     ``why_not_resend(attempt)`` tells why a try cannot be sent again (a
     consumed one-shot body). ``key`` names the origin for the retry budget
-    and the circuit breaker.
+    and the circuit breaker. ``started``: the loop-clock reading at which the
+    call began, if the adapter did work before (its deadline counts from there).
     """
     first: ClientResponse | Exception | None = None
     first_sent = False
+    attempts = 0
     limits = options.time_limits
     if (
         breaker is None
@@ -369,6 +385,7 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
         else:
             status = first.status
             if attempts == 1 or (
+                # is_failure_status, inlined: this line runs on every call
                 (status < 500 or not options.retry_all_server_errors)  # noqa: PLR2004
                 and status not in options._statuses  # noqa: SLF001
                 and options.evaluate_response_callback is None
@@ -390,6 +407,8 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
         breaker=breaker,
         why_not_resend=why_not_resend,
         first_sent=first_sent,
+        attempts=attempts if first_sent else None,
+        started=started,
     )
     if options.hedging is not None and hedging_allowed and call.idempotent(1):
         from aiohttp_retry.hedge import execute_hedged  # noqa: PLC0415 - the rarer strategy loads on first use
@@ -414,7 +433,7 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
             else:
                 response = await call.send(send, attempt, started)
             status = response.status
-            failed = (server_errors and status >= 500) or status in statuses  # noqa: PLR2004
+            failed = is_failure_status(status, statuses, server_errors=server_errors)
             if breaker is not None:
                 call.record(failed=failed)
             wait = None
@@ -445,7 +464,7 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
             if wait is None:
                 raise
             if call.debug:
-                logger.debug("Retrying after exception: %r", exc)
+                logger.debug("Retrying after exception: %s", describe_exception(exc))
             reason = call.resend_refusal(attempt + 1)
             if reason:
                 raise BodyNotReplayableError(reason) from exc

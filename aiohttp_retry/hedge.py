@@ -3,17 +3,22 @@
 Try 1 starts at once. While no answer has come, a further try starts every
 ``Hedging.delay_for(origin)`` seconds, up to ``attempts`` tries in all, each
 paid for from the retry budget. A try that fails fast (a retryable status or
-error) starts the next one at once. The first response that is not retryable
-is returned; every other try is cancelled and its response released. When no
-try is left to start and none is under way, the call ends with the last
+error) starts the next one at once, unless its ``Retry-After`` asks for a
+pause (the next try then waits for the hedge delay) or for more than the
+accepted maximum (no further try starts). The first response that is not
+retryable is returned; every other try is cancelled and its response
+released. A failed response is released as soon as another try is under way;
+when no try is left to start and none is running, the call ends with the last
 outcome, as a sequential call would.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 from typing import TYPE_CHECKING
+
+from aiohttp import hdrs
 
 from aiohttp_retry.engine import Call, RaiseForStatus, Send, check_final
 from aiohttp_retry.errors import CircuitOpenError
@@ -26,18 +31,31 @@ if TYPE_CHECKING:
 __all__ = ["execute_hedged"]
 
 
-async def _cancel_all(tasks: dict[asyncio.Future[ClientResponse], float], call: Call) -> None:
-    """Cancel the tries still under way and release whatever they produced."""
+def _release_result(task: asyncio.Future[ClientResponse]) -> None:
+    """Done-callback of a cancelled loser: release the response it may still have produced."""
+    if not task.cancelled() and task.exception() is None:
+        task.result().release()
+
+
+async def _cancel_all(tasks: dict[asyncio.Future[ClientResponse], tuple[int, float]], call: Call) -> None:
+    """Cancel the tries still under way; each releases its response when it ends, even if this wait is cut short."""
     for task in tasks:
+        task.add_done_callback(_release_result)
+        if not task.done():
+            call.record_exception(asyncio.CancelledError())  # gives a breaker probe back
         task.cancel()
-    for task in tasks:
-        try:
-            response = await task
-        except BaseException as exc:  # noqa: BLE001, PERF203 - a loser's outcome matters only for its cleanup
-            call.record_exception(exc)
-        else:
-            response.release()
+    pending = list(tasks)
     tasks.clear()
+    if pending:
+        await asyncio.wait(pending)  # a cancellation of the caller propagates from here
+
+
+def _server_pause(call: Call, response: ClientResponse) -> float | None:
+    """The pause the server asks for before the next try (0: none), or ``None`` to stop trying."""
+    retry_after = call.options.retry_after
+    if retry_after is None:
+        return 0.0
+    return retry_after.apply(0.0, response.status, response.headers.get(hdrs.RETRY_AFTER), time.time())
 
 
 async def execute_hedged(  # noqa: C901, PLR0912, PLR0915 - the hedged loop; its branches are the contract
@@ -48,72 +66,92 @@ async def execute_hedged(  # noqa: C901, PLR0912, PLR0915 - the hedged loop; its
 ) -> ClientResponse:
     """Run the call with overlapping tries; see the module docstring."""
     loop = asyncio.get_running_loop()
-    tasks: dict[asyncio.Future[ClientResponse], float] = {}
-    last_response: ClientResponse | None = None
+    tasks: dict[asyncio.Future[ClientResponse], tuple[int, float]] = {}
+    kept: ClientResponse | None = None  # the last failed response, while nothing else is under way
     last_error: Exception | None = None
     started_tries = 0
+    exhausted = False
 
     def start_try() -> bool:
-        nonlocal started_tries
+        nonlocal started_tries, exhausted
         attempt = started_tries + 1
+        if exhausted or attempt > call.attempts:
+            return False
         if attempt > 1:
-            if call.resend_refusal(attempt) or not call.spend_retry():
-                return False
             try:
+                if call.resend_refusal(attempt) or not call.spend_retry():
+                    exhausted = True
+                    return False
                 call.admit(attempt)
             except CircuitOpenError:
+                exhausted = True
                 return False
         else:
             call.admit(attempt)
         started_tries = attempt
-        started = loop.time()
-        tasks[asyncio.ensure_future(call.send(send, attempt, call.now()))] = started
+        tasks[asyncio.ensure_future(call.send(send, attempt, call.now()))] = (attempt, loop.time())
         return True
+
+    def discard_kept() -> None:
+        nonlocal kept
+        if kept is not None:
+            kept.release()
+            kept = None
 
     try:
         start_try()
-        exhausted = False
         while tasks:
             more = not exhausted and started_tries < call.attempts
             timeout = hedging.delay_for(call.key) if more else None
             done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if not done:
-                exhausted = not start_try()
+                if start_try():
+                    discard_kept()
                 continue
             for task in done:
-                started = tasks.pop(task)
+                attempt, started = tasks.pop(task)
+                pause: float | None
                 try:
                     response = task.result()
                 except Exception as exc:
                     call.record_exception(exc)
-                    if not call.retryable_exception(exc, started_tries):
+                    if not call.retryable_exception(exc, attempt):
                         raise
                     last_error = exc
+                    discard_kept()
+                    pause = 0.0
                 else:
-                    hedging.record(call.key, loop.time() - started)
-                    call.record(failed=call.failed_response(response))
-                    if not await call.retryable(response):
-                        await _cancel_all(tasks, call)
-                        if last_response is not None:
-                            last_response.release()
-                            last_response = None
-                        if raise_for_status:
-                            await check_final(response, raise_for_status)
-                        return response
-                    if last_response is not None:
-                        last_response.release()
-                    last_response, last_error = response, None
-                if not exhausted and started_tries < call.attempts:
-                    exhausted = not start_try()
-        if last_response is not None:
-            response, last_response = last_response, None
+                    try:
+                        hedging.record(call.key, loop.time() - started)
+                        call.record(failed=call.failed_response(response))
+                        if not await call.retryable(response):
+                            discard_kept()
+                            await _cancel_all(tasks, call)
+                            if raise_for_status:
+                                await check_final(response, raise_for_status)
+                            return response
+                        pause = _server_pause(call, response)
+                    except BaseException:
+                        response.release()
+                        raise
+                    discard_kept()
+                    kept, last_error = response, None
+                    if pause is None:
+                        exhausted = True  # the server asks for more than we accept
+                if pause == 0.0 and start_try():  # a fast failure starts the next try at once
+                    discard_kept()
+            if tasks:
+                discard_kept()  # another try is under way: the failed response is not needed
+        if kept is not None:
+            response, kept = kept, None
             if raise_for_status:
                 await check_final(response, raise_for_status)
             return response
-        assert last_error is not None  # noqa: S101 - a finished try left a response or an error
+        if last_error is None:  # pragma: no cover - every finished try leaves a response or an error
+            msg = "hedged call ended without an outcome"
+            raise RuntimeError(msg)
         raise last_error
     finally:
-        await _cancel_all(tasks, call)
-        if last_response is not None:
-            with contextlib.suppress(Exception):
-                last_response.release()
+        discard_kept()
+        if tasks:
+            await _cancel_all(tasks, call)

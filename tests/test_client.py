@@ -545,3 +545,27 @@ async def test_small_error_bodies_keep_the_connection(fault: FaultServer) -> Non
         assert response.status == 200
     assert len(fault.hits) == 3
     assert len(created) == 1
+
+
+async def test_debug_log_never_shows_request_headers(fault: FaultServer, caplog: pytest.LogCaptureFixture) -> None:
+    """A retried ClientResponseError is logged by type and status, never with the Authorization header."""
+    path = fault.script("/private", 404, 200)
+    opts = ExponentialRetry(start_timeout=0, exceptions={ClientResponseError})
+    with caplog.at_level(logging.DEBUG, logger="aiohttp_retry"):
+        async with RetryClient(retry_options=opts, raise_for_status=True) as client:
+            response = await client.get(fault.url(path), headers={"Authorization": "Bearer SECRET-TOKEN"})
+            response.release()
+    assert "Retrying after exception: ClientResponseError (status 404)" in caplog.text
+    assert "SECRET-TOKEN" not in caplog.text
+
+
+async def test_attempts_are_fixed_when_the_call_starts(fault: FaultServer) -> None:
+    """Raising attempts while try 1 is under way does not lengthen that call."""
+    path = fault.script("/slow", Reply(503, delay=0.05))
+    opts = ExponentialRetry(attempts=2, start_timeout=0)
+    async with RetryClient(retry_options=opts) as client:
+        task = asyncio.ensure_future(client.get(fault.url(path)))
+        await asyncio.sleep(0.01)
+        opts.attempts = 6
+        (await task).release()
+    assert len(fault.hits) == 2

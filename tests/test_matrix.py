@@ -303,3 +303,40 @@ async def test_payload_body_is_resent(driver: Driver, fault: FaultServer) -> Non
     response = await driver.request("PUT", fault.url(path), NO_WAIT, data=payload.BytesPayload(b"abc"))
     response.release()
     assert [h.body for h in fault.hits] == [b"abc", b"abc"]
+
+
+@pytest.mark.looptime
+async def test_total_timeout_covers_reading_a_stream_ahead(fault: FaultServer) -> None:
+    """Reading a slow streamed body ahead counts against total_timeout: the call ends at the deadline."""
+    path = fault.script("/up", 200)
+
+    async def slow_chunks() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            await asyncio.sleep(0.3)
+            yield b"part"
+
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    async with RetryClient(retry_options=ExponentialRetry(total_timeout=0.5)) as client:
+        with pytest.raises(TimeoutError):
+            await client.put(fault.url(path), data=slow_chunks())
+    assert loop.time() - start == pytest.approx(0.5, abs=0.01)
+    assert fault.hits == []
+
+
+@pytest.mark.looptime
+async def test_time_spent_reading_ahead_is_taken_from_the_total(fault: FaultServer) -> None:
+    """A stream read ahead in 0.6 s leaves 0.4 s of a 1 s total for the tries."""
+    path = fault.script("/up", Reply(200, delay=10))
+
+    async def slow_chunks() -> AsyncIterator[bytes]:
+        for _ in range(2):
+            await asyncio.sleep(0.3)
+            yield b"part"
+
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    async with RetryClient(retry_options=ExponentialRetry(total_timeout=1)) as client:
+        with pytest.raises(TimeoutError):
+            await client.put(fault.url(path), data=slow_chunks())
+    assert loop.time() - start == pytest.approx(1.0, abs=0.01)

@@ -295,3 +295,45 @@ async def test_hedges_stop_when_the_breaker_opens(
     response = await client.get(fault.url(path), opts)
     assert (response.status, await response.read()) == (500, b"bad")
     assert len(fault.hits) == 1
+
+
+async def test_hedged_failure_is_released_before_the_next_try(fault: FaultServer) -> None:
+    """With one pooled connection, a hedged call's 4 MiB failure is released so the next try can run."""
+    path = fault.script("/one", Reply(500, b"x" * 4 * 1024 * 1024), Reply(200, b"ok"))
+    connector = TCPConnector(limit=1)
+    async with ClientSession(connector=connector) as session, asyncio.timeout(10):
+        client = RetryClient(client_session=session)
+        opts = ExponentialRetry(attempts=2, hedging=Hedging(delay=5))
+        async with client.get(fault.url(path), opts) as response:
+            assert await response.read() == b"ok"
+        assert len(connector._acquired) == 0
+
+
+async def test_hedged_callback_error_releases_the_response(fault: FaultServer) -> None:
+    """A response callback that raises in a hedged call leaves no connection acquired."""
+    path = fault.script("/cb", Reply(200, b"x" * 1024 * 1024))
+
+    def broken(_: object) -> bool:
+        msg = "judge failed"
+        raise ValueError(msg)
+
+    connector = TCPConnector(limit=1)
+    async with ClientSession(connector=connector) as session:
+        client = RetryClient(client_session=session)
+        opts = ExponentialRetry(attempts=2, hedging=Hedging(delay=5), evaluate_response_callback=broken)
+        with pytest.raises(ValueError, match="judge failed"):
+            await client.get(fault.url(path), opts)
+        assert len(connector._acquired) == 0
+
+
+@pytest.mark.looptime
+async def test_hedged_call_honours_retry_after(
+    fault: FaultServer, hedged_client: tuple[RetryClient, TCPConnector]
+) -> None:
+    """A Retry-After above the cap stops a hedged call as it stops a sequential one."""
+    client, _ = hedged_client
+    path = fault.script("/busy", Reply(503, b"later", headers={"Retry-After": "120"}))
+    opts = ExponentialRetry(attempts=4, hedging=Hedging(delay=0.1))
+    response = await client.get(fault.url(path), opts)
+    assert (response.status, await response.read()) == (503, b"later")
+    assert len(fault.hits) == 1

@@ -18,6 +18,7 @@ from aiohttp_retry.policy.classify import (
     SAFE_METHODS,
     Verdict,
     exception_is_retryable,
+    is_failure_status,
     method_allowed,
     response_verdict,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "fits_before",
     "format_timeout",
     "full_jitter_delay",
+    "is_failure_status",
     "jittered_exponential_delay",
     "list_delay",
     "method_allowed",

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiohttp_retry.policy.validate import check_count, check_delay, check_window
+from aiohttp_retry.policy.validate import check_count, check_delay, check_ratio, check_window
 from aiohttp_retry.policy.window import RollingCounter
 
 __all__ = ["CLOSED", "HALF_OPEN", "OPEN", "BreakerStateChange", "CircuitBreaker"]
@@ -74,7 +74,7 @@ class CircuitBreaker:
         clock: Callable[[], float] = time.monotonic,
         listeners: list[Callable[[BreakerStateChange], object]] | None = None,
     ) -> None:
-        if not 0 < check_delay(failure_ratio, "failure_ratio") <= 1:
+        if not 0 < check_ratio(failure_ratio, "failure_ratio") <= 1:
             msg = f"failure_ratio must be in (0, 1], got {failure_ratio!r}"
             raise ValueError(msg)
         self.failure_ratio = float(failure_ratio)
@@ -116,6 +116,15 @@ class CircuitBreaker:
         if circuit.state == OPEN and self.clock() - circuit.opened_at >= self.break_duration:
             return HALF_OPEN
         return circuit.state
+
+    def would_refuse(self, key: str) -> bool:
+        """Whether :meth:`acquire` would refuse a try to ``key`` now (it changes nothing)."""
+        circuit = self._circuits.get(key)
+        if circuit is None or circuit.state == CLOSED:
+            return False
+        if circuit.state == OPEN and self.clock() - circuit.opened_at < self.break_duration:
+            return True
+        return circuit.probes >= self.half_open_probes and circuit.state == HALF_OPEN
 
     def acquire(self, key: str) -> float | None:
         """Ask to send a try to ``key``: ``None`` grants it; a number refuses it and is the seconds until a probe."""

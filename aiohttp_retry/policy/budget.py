@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aiohttp_retry.policy.validate import check_count, check_delay, check_window
+from aiohttp_retry.policy.validate import check_count, check_ratio, check_window
 
 __all__ = ["RetryBudget"]
 
@@ -65,8 +65,8 @@ class RetryBudget:
         max_keys: int = 1024,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.ratio = check_delay(ratio, "ratio")
-        self.min_per_second = check_delay(min_per_second, "min_per_second")
+        self.ratio = check_ratio(ratio, "ratio")
+        self.min_per_second = check_ratio(min_per_second, "min_per_second")
         self.window = check_window(window)
         self.max_keys = check_count(max_keys, "max_keys")
         self.clock = clock

@@ -19,6 +19,7 @@ __all__ = [
     "SAFE_METHODS",
     "Verdict",
     "exception_is_retryable",
+    "is_failure_status",
     "method_allowed",
     "response_verdict",
 ]
@@ -48,6 +49,11 @@ class Verdict(enum.Enum):
     ASK = "ask"  #: the status does not decide; ask the user's response callback
 
 
+def is_failure_status(status: int, statuses: Container[int], *, server_errors: bool) -> bool:
+    """Whether a status marks a failed try: >= 500 (when ``server_errors``) or listed in ``statuses``."""
+    return (server_errors and status >= 500) or status in statuses  # noqa: PLR2004
+
+
 def response_verdict(
     status: int,
     method_allowed: bool,
@@ -65,7 +71,7 @@ def response_verdict(
     """
     if not method_allowed:
         return Verdict.FINAL
-    if (retry_server_errors and status >= 500) or status in statuses:  # noqa: PLR2004
+    if is_failure_status(status, statuses, server_errors=retry_server_errors):
         return Verdict.RETRY
     return Verdict.ASK if has_callback else Verdict.FINAL
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["check_attempts", "check_count", "check_delay", "check_factor", "check_size", "check_window"]
+__all__ = ["check_attempts", "check_count", "check_delay", "check_factor", "check_ratio", "check_size", "check_window"]
 
 
 def check_count(value: object, name: str, what: str = "") -> int:
@@ -50,3 +50,11 @@ def check_size(value: object, name: str) -> int:
         msg = f"{name} must be a whole number of bytes >= 0, got {value!r}"
         raise ValueError(msg)
     return value
+
+
+def check_ratio(value: object, name: str) -> float:
+    """Return ``value`` as a float if it is a finite number >= 0 (a ratio), else raise ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0 <= value < math.inf):
+        msg = f"{name} must be a finite number >= 0, got {value!r}"
+        raise ValueError(msg)
+    return float(value)
