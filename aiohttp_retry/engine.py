@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from aiohttp import ClientResponseError, hdrs
 
 from aiohttp_retry.errors import BodyNotReplayableError, CircuitOpenError
+from aiohttp_retry.policy.breaker import CircuitBreaker, Permit
 from aiohttp_retry.policy.classify import (
     IDEMPOTENT_METHODS,
     NETWORK_ERRORS,
@@ -43,7 +44,6 @@ from aiohttp_retry.policy.deadline import attempt_budget, fits_before
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
 
-    from aiohttp_retry.policy.breaker import CircuitBreaker
     from aiohttp_retry.policy.budget import RetryBudget
     from aiohttp_retry.retry_options import RetryOptionsBase
 
@@ -219,16 +219,18 @@ class Call:
         keyed = _has_header(headers, self.options.idempotency_header)
         return keyed or (method.upper() in IDEMPOTENT_METHODS and method.upper() in self.options.methods)
 
-    def admit(self, attempt: int) -> None:
-        """Log try ``attempt`` and ask the circuit breaker for it; raise ``CircuitOpenError`` if refused."""
+    def admit(self, attempt: int) -> Permit | None:
+        """Log try ``attempt`` and ask the circuit breaker for it: its permit, or ``CircuitOpenError`` if refused."""
         if attempt == 1 and self.first_sent:
-            return  # the adapter sent it, logged and counted it already
+            return None  # sent (and logged) before the call's state was built; no breaker then
         if self.debug:
             self.logger.debug("Attempt %d out of %d", attempt, self.attempts)
-        if self.breaker is not None:
-            retry_in = self.breaker.acquire(self.key)
-            if retry_in is not None:
-                raise CircuitOpenError(self.key, retry_in)
+        if self.breaker is None:
+            return None
+        permit = self.breaker.acquire(self.key)
+        if not isinstance(permit, Permit):
+            raise CircuitOpenError(self.key, permit)
+        return permit
 
     async def send(self, send: Send, attempt: int, started: float) -> ClientResponse:
         """Send try ``attempt`` within the time it is allowed."""
@@ -240,19 +242,20 @@ class Call:
         options = self.options
         return is_failure_status(response.status, options.statuses, server_errors=options.retry_all_server_errors)
 
-    def record(self, *, failed: bool) -> None:
-        """Tell the circuit breaker how a granted try ended."""
-        if self.breaker is not None:
-            self.breaker.record(self.key, failed=failed)
+    def record(self, permit: Permit | None, *, failed: bool) -> None:
+        """Tell the circuit breaker how a try granted with ``permit`` ended."""
+        if permit is not None and self.breaker is not None:
+            self.breaker.record(self.key, permit, failed=failed)
 
-    def record_exception(self, exc: BaseException) -> None:
-        """Tell the circuit breaker about a try that raised (cancellation gives the probe back)."""
-        if self.breaker is None:
+    def record_exception(self, permit: Permit | None, exc: BaseException) -> None:
+        """Tell the circuit breaker about a try that raised (cancellation gives a probe back)."""
+        if permit is None or self.breaker is None:
             return
         if isinstance(exc, Exception):
-            self.breaker.record(self.key, failed=isinstance(exc, NETWORK_ERRORS + self.options._exception_tuple))  # noqa: SLF001
+            failed = isinstance(exc, NETWORK_ERRORS + self.options._exception_tuple)  # noqa: SLF001
+            self.breaker.record(self.key, permit, failed=failed)
         else:
-            self.breaker.release(self.key)
+            self.breaker.release(self.key, permit)
 
     async def retryable(self, response: ClientResponse) -> bool:
         """Whether a response is worth another try: method allowed, and its status or the callback says so."""
@@ -420,7 +423,7 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
     plain = options.evaluate_response_callback is None  # no callback: the status alone decides
     attempt = 1
     while True:
-        call.admit(attempt)
+        permit = call.admit(attempt)
         started = call.now()
         response: ClientResponse | None = None
         try:
@@ -434,8 +437,8 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
                 response = await call.send(send, attempt, started)
             status = response.status
             failed = is_failure_status(status, statuses, server_errors=server_errors)
-            if breaker is not None:
-                call.record(failed=failed)
+            if permit is not None:
+                call.record(permit, failed=failed)
             wait = None
             if attempt < attempts and (failed or not plain) and await call.retryable(response):
                 wait = call.plan_wait(attempt, response, status, response.headers, started)
@@ -454,7 +457,7 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
             raise
         except Exception as exc:
             if response is None:
-                call.record_exception(exc)
+                call.record_exception(permit, exc)
             else:
                 response.release()
             if not call.retries_exception(exc, attempt):
@@ -470,7 +473,7 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
                 raise BodyNotReplayableError(reason) from exc
         except BaseException as exc:
             if response is None:
-                call.record_exception(exc)
+                call.record_exception(permit, exc)
             else:
                 response.release()
             raise

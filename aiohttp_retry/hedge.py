@@ -26,6 +26,7 @@ from aiohttp_retry.errors import CircuitOpenError
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
 
+    from aiohttp_retry.policy.breaker import Permit
     from aiohttp_retry.policy.hedging import Hedging
 
 __all__ = ["execute_hedged"]
@@ -37,12 +38,15 @@ def _release_result(task: asyncio.Future[ClientResponse]) -> None:
         task.result().release()
 
 
-async def _cancel_all(tasks: dict[asyncio.Future[ClientResponse], tuple[int, float]], call: Call) -> None:
+_Tries = dict[asyncio.Future["ClientResponse"], tuple[int, float, "Permit | None"]]
+
+
+async def _cancel_all(tasks: _Tries, call: Call) -> None:
     """Cancel the tries still under way; each releases its response when it ends, even if this wait is cut short."""
-    for task in tasks:
+    for task, (_, _, permit) in tasks.items():
         task.add_done_callback(_release_result)
         if not task.done():
-            call.record_exception(asyncio.CancelledError())  # gives a breaker probe back
+            call.record_exception(permit, asyncio.CancelledError())  # gives a breaker probe back
         task.cancel()
     pending = list(tasks)
     tasks.clear()
@@ -66,7 +70,7 @@ async def execute_hedged(  # noqa: C901, PLR0912, PLR0915 - the hedged loop; its
 ) -> ClientResponse:
     """Run the call with overlapping tries; see the module docstring."""
     loop = asyncio.get_running_loop()
-    tasks: dict[asyncio.Future[ClientResponse], tuple[int, float]] = {}
+    tasks: _Tries = {}
     kept: ClientResponse | None = None  # the last failed response, while nothing else is under way
     last_error: Exception | None = None
     started_tries = 0
@@ -82,14 +86,14 @@ async def execute_hedged(  # noqa: C901, PLR0912, PLR0915 - the hedged loop; its
                 if call.resend_refusal(attempt) or not call.spend_retry():
                     exhausted = True
                     return False
-                call.admit(attempt)
+                permit = call.admit(attempt)
             except CircuitOpenError:
                 exhausted = True
                 return False
         else:
-            call.admit(attempt)
+            permit = call.admit(attempt)
         started_tries = attempt
-        tasks[asyncio.ensure_future(call.send(send, attempt, call.now()))] = (attempt, loop.time())
+        tasks[asyncio.ensure_future(call.send(send, attempt, call.now()))] = (attempt, loop.time(), permit)
         return True
 
     def discard_kept() -> None:
@@ -109,12 +113,12 @@ async def execute_hedged(  # noqa: C901, PLR0912, PLR0915 - the hedged loop; its
                     discard_kept()
                 continue
             for task in done:
-                attempt, started = tasks.pop(task)
+                attempt, started, permit = tasks.pop(task)
                 pause: float | None
                 try:
                     response = task.result()
                 except Exception as exc:
-                    call.record_exception(exc)
+                    call.record_exception(permit, exc)
                     if not call.retryable_exception(exc, attempt):
                         raise
                     last_error = exc
@@ -123,7 +127,7 @@ async def execute_hedged(  # noqa: C901, PLR0912, PLR0915 - the hedged loop; its
                 else:
                     try:
                         hedging.record(call.key, loop.time() - started)
-                        call.record(failed=call.failed_response(response))
+                        call.record(permit, failed=call.failed_response(response))
                         if not await call.retryable(response):
                             discard_kept()
                             await _cancel_all(tasks, call)

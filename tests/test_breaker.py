@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from aiohttp_retry import BreakerStateChange, CircuitBreaker
-from aiohttp_retry.policy.breaker import CLOSED, HALF_OPEN, OPEN
+from aiohttp_retry.policy.breaker import CLOSED, HALF_OPEN, OPEN, Permit
+
+
+def grant(breaker: CircuitBreaker, key: str = "a") -> Permit:
+    permit = breaker.acquire(key)
+    assert isinstance(permit, Permit), f"refused for {permit} s"
+    return permit
+
+
+def fail(breaker: CircuitBreaker, key: str = "a") -> None:
+    breaker.record(key, grant(breaker, key), failed=True)
 
 
 class FakeClock:
@@ -34,13 +44,12 @@ def make(**kwargs: object) -> tuple[CircuitBreaker, FakeClock, list[BreakerState
 def test_opens_at_the_failure_ratio_after_minimum_throughput() -> None:
     """Failures open the breaker only once the window holds minimum_throughput tries."""
     breaker, _, events = make()
-    for failed in (True, True, True):
-        assert breaker.acquire("a") is None
-        breaker.record("a", failed=failed)
+    for _ in range(3):
+        fail(breaker)
     assert breaker.state("a") == CLOSED  # 3 tries < 4
-    breaker.record("a", failed=False)
+    breaker.record("a", grant(breaker), failed=False)
     assert breaker.state("a") == CLOSED  # a success does not open it
-    breaker.record("a", failed=True)  # 4 failures of 5
+    fail(breaker)  # 4 failures of 5
     assert breaker.state("a") == OPEN
     assert [(e.key, e.old, e.new) for e in events] == [("a", CLOSED, OPEN)]
 
@@ -48,17 +57,18 @@ def test_opens_at_the_failure_ratio_after_minimum_throughput() -> None:
 def test_open_refuses_then_probes_then_closes() -> None:
     """Open refuses with the time to the probe; after break_duration one probe passes; success closes."""
     breaker, clock, events = make(minimum_throughput=1)
-    breaker.record("a", failed=True)
+    fail(breaker)
     assert breaker.acquire("a") == 5
     clock.now += 3
     assert breaker.acquire("a") == pytest.approx(2)
     clock.now += 2
     assert breaker.state("a") == HALF_OPEN
-    assert breaker.acquire("a") is None  # the probe
+    probe = grant(breaker)
+    assert probe.probe
     assert breaker.acquire("a") == 0.0  # a second caller waits while the probe is out
-    breaker.record("a", failed=False)
+    breaker.record("a", probe, failed=False)
     assert breaker.state("a") == CLOSED
-    assert breaker.acquire("a") is None
+    assert not grant(breaker).probe
     assert [e.new for e in events] == [OPEN, HALF_OPEN, CLOSED]
     assert events[1].at == 55.0
 
@@ -66,10 +76,9 @@ def test_open_refuses_then_probes_then_closes() -> None:
 def test_failed_probe_opens_again() -> None:
     """A failed probe opens the breaker for another break_duration."""
     breaker, clock, _ = make(minimum_throughput=1)
-    breaker.record("a", failed=True)
+    fail(breaker)
     clock.now += 5
-    assert breaker.acquire("a") is None
-    breaker.record("a", failed=True)
+    breaker.record("a", grant(breaker), failed=True)
     assert breaker.state("a") == OPEN
     assert breaker.acquire("a") == 5
 
@@ -77,33 +86,41 @@ def test_failed_probe_opens_again() -> None:
 def test_cancelled_probe_is_given_back() -> None:
     """A probe whose outcome never comes frees its slot."""
     breaker, clock, _ = make(minimum_throughput=1)
-    breaker.record("a", failed=True)
+    fail(breaker)
     clock.now += 5
-    assert breaker.acquire("a") is None
-    breaker.release("a")
-    assert breaker.acquire("a") is None
+    breaker.release("a", grant(breaker))
+    assert grant(breaker).probe
 
 
 def test_keys_are_independent_and_old_failures_expire() -> None:
     """Breakers are per key, and failures older than the window are forgotten."""
     breaker, clock, _ = make(minimum_throughput=2)
-    breaker.record("a", failed=True)
+    fail(breaker)
     clock.now += 11
-    breaker.record("a", failed=True)
+    fail(breaker)
     assert breaker.state("a") == CLOSED
-    breaker.record("b", failed=True)
-    breaker.record("b", failed=True)
+    fail(breaker, "b")
+    fail(breaker, "b")
     assert breaker.state("b") == OPEN
     assert breaker.state("a") == CLOSED
 
 
-def test_outcomes_while_open_are_ignored() -> None:
-    """A try granted before the breaker opened reports into the void."""
-    breaker, _, events = make(minimum_throughput=1)
-    breaker.record("a", failed=True)
-    breaker.record("a", failed=False)
+def test_outcomes_of_earlier_states_are_ignored() -> None:
+    """A slow try granted before the breaker changed state cannot decide the new state."""
+    breaker, clock, events = make(minimum_throughput=1)
+    early = grant(breaker)
+    fail(breaker)
+    breaker.record("a", early, failed=False)  # granted while closed, answers while open
     assert breaker.state("a") == OPEN
-    assert len(events) == 1
+    clock.now += 5
+    probe = grant(breaker)
+    breaker.record("a", early, failed=False)  # answers while the real probe is out
+    breaker.release("a", early)
+    assert breaker.state("a") == HALF_OPEN
+    assert breaker.acquire("a") == 0.0  # the probe slot is still taken
+    breaker.record("a", probe, failed=False)
+    assert breaker.state("a") == CLOSED
+    assert [e.new for e in events] == [OPEN, HALF_OPEN, CLOSED]
 
 
 @pytest.mark.parametrize(

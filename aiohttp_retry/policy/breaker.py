@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from aiohttp_retry.policy.validate import check_count, check_delay, check_ratio, check_window
 from aiohttp_retry.policy.window import RollingCounter
 
-__all__ = ["CLOSED", "HALF_OPEN", "OPEN", "BreakerStateChange", "CircuitBreaker"]
+__all__ = ["CLOSED", "HALF_OPEN", "OPEN", "BreakerStateChange", "CircuitBreaker", "Permit"]
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 _TRIES, _FAILURES = 0, 1
@@ -37,14 +37,28 @@ class BreakerStateChange:
     at: float
 
 
+@dataclass(frozen=True)
+class Permit:
+    """A granted try: the breaker's generation (state changes so far) and whether it is a half-open probe.
+
+    Outcomes are reported with their permit, so a slow try granted before the
+    breaker last changed state cannot decide the new state.
+    """
+
+    generation: int
+    probe: bool
+
+
 class _Circuit:
-    __slots__ = ("opened_at", "probes", "state", "window")
+    __slots__ = ("generation", "opened_at", "permit", "probes", "state", "window")
 
     def __init__(self, window: RollingCounter) -> None:
         self.state = CLOSED
         self.window = window
         self.opened_at = 0.0
         self.probes = 0
+        self.generation = 0
+        self.permit = Permit(0, probe=False)  # shared by every try granted while closed
 
 
 class CircuitBreaker:
@@ -101,6 +115,8 @@ class CircuitBreaker:
 
     def _move(self, key: str, circuit: _Circuit, new: str, now: float) -> None:
         old, circuit.state = circuit.state, new
+        circuit.generation += 1
+        circuit.permit = Permit(circuit.generation, probe=False)
         if new == OPEN:
             circuit.opened_at = now
         if new == CLOSED:
@@ -126,11 +142,11 @@ class CircuitBreaker:
             return True
         return circuit.probes >= self.half_open_probes and circuit.state == HALF_OPEN
 
-    def acquire(self, key: str) -> float | None:
-        """Ask to send a try to ``key``: ``None`` grants it; a number refuses it and is the seconds until a probe."""
+    def acquire(self, key: str) -> Permit | float:
+        """Ask to send a try to ``key``: a :class:`Permit` grants it; a number refuses it (seconds to a probe)."""
         circuit = self._circuit(key)
         if circuit.state == CLOSED:
-            return None
+            return circuit.permit
         now = self.clock()
         if circuit.state == OPEN:
             left = circuit.opened_at + self.break_duration - now
@@ -140,17 +156,17 @@ class CircuitBreaker:
         if circuit.probes >= self.half_open_probes:
             return 0.0
         circuit.probes += 1
-        return None
+        return Permit(circuit.generation, probe=True)
 
-    def record(self, key: str, *, failed: bool) -> None:
-        """Report the outcome of a granted try to ``key``."""
-        circuit = self._circuit(key)
+    def record(self, key: str, permit: Permit, *, failed: bool) -> None:
+        """Report the outcome of a try granted with ``permit``; outcomes from an earlier state are ignored."""
+        circuit = self._circuits.get(key)
+        if circuit is None or permit.generation != circuit.generation:
+            return
         now = self.clock()
-        if circuit.state == HALF_OPEN:
+        if permit.probe:
             self._move(key, circuit, OPEN if failed else CLOSED, now)
             return
-        if circuit.state == OPEN:
-            return  # a try granted before the breaker opened
         window = circuit.window
         window.add(_TRIES, now)
         if failed:
@@ -159,10 +175,10 @@ class CircuitBreaker:
             if tries >= self.minimum_throughput and window.total(_FAILURES, now) >= self.failure_ratio * tries:
                 self._move(key, circuit, OPEN, now)
 
-    def release(self, key: str) -> None:
+    def release(self, key: str, permit: Permit) -> None:
         """Give back a granted try whose outcome will never be known (it was cancelled)."""
         circuit = self._circuits.get(key)
-        if circuit is not None and circuit.state == HALF_OPEN and circuit.probes > 0:
+        if circuit is not None and permit.probe and permit.generation == circuit.generation and circuit.probes > 0:
             circuit.probes -= 1
 
     def __repr__(self) -> str:
