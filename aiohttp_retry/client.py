@@ -176,7 +176,8 @@ class _RequestContext:
             logger=self._logger,
             sleep=client._sleep,  # noqa: SLF001
             why_not_resend=self._why_not_resend if self._bodies else None,
-            key=(origin_of(self._url_of_first()) if budget is not None or breaker is not None else ""),
+            # Shared state is kept per origin: that of the first URL (relative URLs share "").
+            key=origin_of(self._url_of_first()) if budget or breaker or options.hedging else "",
             budget=budget,
             breaker=breaker,
             started=started,
