@@ -17,7 +17,7 @@ async def test_retries_rescue_most_failed_requests() -> None:
     plain, retry = results["ClientSession"], results["RetryClient"]
     assert plain.requests == retry.requests == 200
     assert plain.succeeded < 0.85 * 200  # about 30 % of answers fail
-    assert retry.succeeded >= 0.97 * 200
+    assert retry.succeeded >= 0.95 * 200  # all four tries fail for about 1 % of calls
     assert retry.hits > retry.requests  # the rescue came from retries
 
 
