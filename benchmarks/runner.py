@@ -55,7 +55,7 @@ def worker_env() -> dict[str, str]:
 
 def contender_pythons(settings: Settings) -> dict[str, str]:
     """The Python each contender runs with, in the issue's order; upstream only if its venv is usable."""
-    pythons = dict.fromkeys(("bare", "retryclient", "middleware"), sys.executable)
+    pythons = dict.fromkeys(("bare", "bare-again", "retryclient", "middleware"), sys.executable)
     if not settings.upstream:
         return pythons
     if settings.create_upstream:
@@ -209,7 +209,8 @@ def run_valgrind(pythons: dict[str, str], server: Server, cores: Cores, settings
         return {"skipped": "valgrind not installed"}
     lengths = (settings.valgrind_n1, settings.valgrind_n2)
     started = time.perf_counter()
-    counts = valgrind.count_all(pythons, server.url, lengths, cores.client, worker_env())
+    counted = {name: python for name, python in pythons.items() if name != "bare-again"}  # counts repeat exactly
+    counts = valgrind.count_all(counted, server.url, lengths, cores.client, worker_env())
     seconds = time.perf_counter() - started
     title = f"instructions per request (cachegrind; (I2 - I1) / (N2 - N1), N1={lengths[0]}, N2={lengths[1]})"
     print_section(title, report.instruction_table(counts) + f"\nvalgrind part took {seconds:.0f} s")
