@@ -17,7 +17,7 @@ from aiohttp import ClientResponse, ClientSession, FormData, hdrs
 from yarl import URL
 
 from aiohttp_retry.body import ReplayableBody, prepare_body
-from aiohttp_retry.engine import LoggerLike, RaiseForStatus, Sleep, execute
+from aiohttp_retry.engine import LoggerLike, RaiseForStatus, execute
 from aiohttp_retry.policy.breaker import CircuitBreaker
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
@@ -174,20 +174,16 @@ class _RequestContext:
             options,
             raise_for_status=self._raise_for_status,
             logger=self._logger,
-            sleep=client._sleep,  # noqa: SLF001
             why_not_resend=self._why_not_resend if self._bodies else None,
             # Shared state is kept per origin: that of the first URL (relative URLs share "").
-            key=origin_of(self._url_of_first()) if budget or breaker or options.hedging else "",
+            key=origin_of(self._params[1] if self._params else self._params_list[0].url)  # type: ignore[index]
+            if budget or breaker or options.hedging
+            else "",
             budget=budget,
             breaker=breaker,
             started=started,
         )
         return response
-
-    def _url_of_first(self) -> _RAW_URL_TYPE:
-        if self._params is not None:
-            return self._params[1]
-        return self._params_list[0].url  # type: ignore[index]
 
     def __await__(self) -> Generator[Any, None, ClientResponse]:
         return self._run().__await__()
@@ -261,7 +257,6 @@ class RetryClient:
         self._logger: LoggerLike = logger or _DEFAULT_LOGGER
         self._retry_options: RetryOptionsBase = retry_options or ExponentialRetry()
         self._raise_for_status = raise_for_status
-        self._sleep: Sleep = asyncio.sleep
         self._retry_budget = (
             RetryBudget() if retry_budget is Inherit.CLIENT else _checked(retry_budget, "retry_budget", RetryBudget)
         )

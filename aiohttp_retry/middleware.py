@@ -10,14 +10,13 @@ aiohttp's TraceConfig hooks fire once per call, not once per try.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Mapping
 from typing import Any, Literal
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
 
-from aiohttp_retry.engine import LoggerLike, Sleep, execute
+from aiohttp_retry.engine import LoggerLike, execute
 from aiohttp_retry.jitter import FullJitterRetry
 from aiohttp_retry.policy.breaker import CircuitBreaker
 from aiohttp_retry.policy.budget import RetryBudget
@@ -47,7 +46,7 @@ class RetryMiddleware:
     object twice at once.
     """
 
-    __slots__ = ("_breaker", "_logger", "_options", "_retry_budget", "_sleep")
+    __slots__ = ("_breaker", "_logger", "_options", "_retry_budget")
 
     def __init__(
         self,
@@ -72,7 +71,6 @@ class RetryMiddleware:
         )
         self._breaker = _checked(circuit_breaker, "circuit_breaker", CircuitBreaker)
         self._logger: LoggerLike = logger or logging.getLogger("aiohttp_retry")
-        self._sleep: Sleep = asyncio.sleep
 
     @property
     def retry_options(self) -> RetryOptionsBase:
@@ -103,7 +101,6 @@ class RetryMiddleware:
             describe,
             options,
             logger=self._logger,
-            sleep=self._sleep,
             why_not_resend=why_not_resend,
             key=origin_of(request.url) if budget is not None or breaker is not None else "",
             budget=budget,
