@@ -18,7 +18,7 @@ import time
 from collections import Counter
 
 from aiohttp import ClientSession, web
-from scenario_support import free_port, server_process, wait_until_listening
+from scenario_support import serve_or_run, wait_until_listening
 
 from aiohttp_retry import ExponentialRetry, RetryClient
 
@@ -79,12 +79,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve, args.seed)
-        return
-    port = free_port()
-    with server_process(__file__, port, args.seed):
-        asyncio.run(run(args.calls, args.concurrency, port))
+    serve_or_run(__file__, args, serve, lambda port: run(args.calls, args.concurrency, port))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import ClientSession, TCPConnector, web
-from scenario_support import free_port, server_process, wait_until_listening
+from scenario_support import serve_or_run, wait_until_listening
 
 from aiohttp_retry import ExponentialRetry, Hedging, RetryClient
 
@@ -145,12 +145,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve, args.seed)
-        return
-    port = free_port()
-    with server_process(__file__, port, args.seed):
-        asyncio.run(run(port, args.calls, args.tail_calls))
+    serve_or_run(__file__, args, serve, lambda port: run(port, args.calls, args.tail_calls))
 
 
 if __name__ == "__main__":

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 def free_port() -> int:
@@ -39,3 +41,18 @@ def server_process(script: str, port: int, seed: int) -> Iterator[None]:
     finally:
         server.terminate()
         server.wait()
+
+
+def serve_or_run(
+    script: str,
+    args: argparse.Namespace,
+    serve: Callable[[int, int], None],
+    run: Callable[[int], Coroutine[Any, Any, None]],
+) -> None:
+    """In the ``--serve PORT`` child, serve; otherwise start that child and run the scenario against it."""
+    if args.serve:
+        serve(args.serve, args.seed)
+        return
+    port = free_port()
+    with server_process(script, port, args.seed):
+        asyncio.run(run(port))

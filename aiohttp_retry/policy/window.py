@@ -37,8 +37,7 @@ class RollingCounter:
 
     def add(self, index: int, now: float, amount: int = 1) -> None:
         """Count ``amount`` events of kind ``index`` at ``now``."""
-        tick = int(now // self._span)
-        slot = self._advance(now) if tick != self._epoch else tick % len(self._counts[0])
+        slot = self._advance(now)
         self._counts[index][slot] += amount
         self._totals[index] += amount
 
