@@ -107,3 +107,20 @@ def test_rolling_counter_expires_bucket_by_bucket() -> None:
     assert counter.total(0, 4.0) == 3
     assert counter.total(0, 6.0) == 1
     assert counter.total(0, 100.0) == 0
+
+
+def test_calls_leave_the_window_bucket_by_bucket() -> None:
+    """Calls count while their bucket is inside the window and stop counting once it falls out."""
+    clock = FakeClock()
+    budget = RetryBudget(ratio=1.0, min_per_second=0, window=10, clock=clock)
+    for _ in range(3):
+        budget.record_call("a")  # bucket of t = 1000
+    clock.now += 5
+    budget.record_call("a")  # bucket of t = 1005
+    clock.now += 5.5  # t = 1010.5: the first bucket has left the window, the second has not
+    assert budget.try_retry("a")
+    assert not budget.try_retry("a")
+    clock.now += 10  # t = 1020.5: neither the calls nor the retry are left in the window
+    budget.record_call("a")
+    assert budget.try_retry("a")
+    assert not budget.try_retry("a")

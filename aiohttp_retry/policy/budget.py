@@ -21,25 +21,32 @@ _BUCKETS = 10
 
 
 class _Tally:
-    """Calls and retries of one key, in a ring of buckets covering the window."""
+    """Calls and retries of one key, in a ring of buckets covering the window.
 
-    __slots__ = ("call_total", "calls", "retries", "retry_total", "tick")
+    The bucket in progress counts its calls in ``current`` (its ring slot
+    stays 0 until it is closed), so that counting a call reads the clock once
+    and touches two attributes: it runs on every request.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("calls", "current", "retries", "tick", "until")
+
+    def __init__(self, tick: int, until: float) -> None:
         self.calls = [0] * _BUCKETS
         self.retries = [0] * _BUCKETS
-        self.call_total = 0
-        self.retry_total = 0
-        self.tick = 0
-
-    def roll(self, tick: int) -> None:
-        """Empty the buckets that fell out of the window on the way to ``tick``."""
-        for step in range(min(tick - self.tick, _BUCKETS)):
-            slot = (tick - step) % _BUCKETS
-            self.call_total -= self.calls[slot]
-            self.retry_total -= self.retries[slot]
-            self.calls[slot] = self.retries[slot] = 0
+        self.current = 0
         self.tick = tick
+        self.until = until  # clock reading at which the bucket in progress closes
+
+    def roll(self, tick: int, until: float) -> None:
+        """Close the bucket in progress and empty those that fell out of the window on the way to ``tick``."""
+        if tick > self.tick:
+            self.calls[self.tick % _BUCKETS] = self.current
+            self.current = 0
+            for step in range(min(tick - self.tick, _BUCKETS)):
+                slot = (tick - step) % _BUCKETS
+                self.calls[slot] = self.retries[slot] = 0
+            self.tick = tick
+        self.until = until
 
 
 class RetryBudget:
@@ -74,35 +81,34 @@ class RetryBudget:
         self._per_span = _BUCKETS / self.window  # buckets per second: a multiplication, cheaper than //
         self._tallies: dict[str, _Tally] = {}
 
-    def _tally(self, key: str, tick: int) -> _Tally:
+    def _tally(self, key: str, now: float) -> _Tally:
+        """The tally of ``key``, created or rolled forward to the bucket that holds ``now``."""
+        tick = int(now * self._per_span)
+        until = (tick + 1) / self._per_span
         tally = self._tallies.get(key)
         if tally is None:
             tallies = self._tallies
             if len(tallies) >= self.max_keys:
                 del tallies[next(iter(tallies))]  # the oldest key goes first
-            tally = tallies[key] = _Tally()
-            tally.tick = tick
-        elif tally.tick != tick:
-            tally.roll(tick)
+            tally = tallies[key] = _Tally(tick, until)
+        elif now >= tally.until:
+            tally.roll(tick, until)
         return tally
 
     def record_call(self, key: str) -> None:
         """Count a call (its first try) to ``key``."""
-        tick = int(self.clock() * self._per_span)
+        now = self.clock()
         tally = self._tallies.get(key)
-        if tally is None or tally.tick != tick:
-            tally = self._tally(key, tick)
-        tally.calls[tick % _BUCKETS] += 1
-        tally.call_total += 1
+        if tally is None or now >= tally.until:
+            tally = self._tally(key, now)
+        tally.current += 1
 
     def try_retry(self, key: str) -> bool:
         """Spend one retry on ``key`` if the budget allows it; return whether it did."""
-        tick = int(self.clock() * self._per_span)
-        tally = self._tally(key, tick)
-        if tally.retry_total + 1 > self.ratio * tally.call_total + self._reserve:
+        tally = self._tally(key, self.clock())
+        if sum(tally.retries) + 1 > self.ratio * (sum(tally.calls) + tally.current) + self._reserve:
             return False
-        tally.retries[tick % _BUCKETS] += 1
-        tally.retry_total += 1
+        tally.retries[tally.tick % _BUCKETS] += 1
         return True
 
     def __repr__(self) -> str:
