@@ -15,6 +15,7 @@ from aiohttp import (
 )
 from hypothesis import given
 from hypothesis import strategies as st
+from yarl import URL
 
 from aiohttp_retry.policy import (
     ALL_METHODS,
@@ -26,6 +27,7 @@ from aiohttp_retry.policy import (
     method_allowed,
     response_verdict,
 )
+from aiohttp_retry.policy.origin import origin_key, origin_of
 
 
 def verdict(status: int, allowed: bool = True, **overrides: object) -> Verdict:
@@ -101,3 +103,20 @@ def test_cancellation_is_never_retried() -> None:
     listed = (BaseException,)
     assert not retryable(asyncio.CancelledError(), exceptions=listed)
     assert not retryable(KeyboardInterrupt(), exceptions=listed)
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("http://example.com/a?b=c", "example.com"),
+        ("https://example.com:443/", "example.com"),
+        ("https://example.com:8443/x", "example.com:8443"),
+        ("http://EXAMPLE.com./", "example.com"),
+        ("http://[::1]:8080/", "[::1]:8080"),
+        ("/relative/path", ""),
+    ],
+)
+def test_origin_key_is_the_host_header_value(url: str, key: str) -> None:
+    """Shared state is keyed by host[:port] as the Host header spells it, the same for text and parsed URLs."""
+    assert origin_of(url) == key
+    assert origin_key(URL(url)) == key
