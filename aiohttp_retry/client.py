@@ -11,13 +11,13 @@ import logging
 from collections.abc import Awaitable, Callable, Generator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from aiohttp import ClientResponse, ClientSession, FormData, hdrs
 from yarl import URL
 
 from aiohttp_retry.body import ReplayableBody, prepare_body
-from aiohttp_retry.engine import LoggerLike, RaiseForStatus, execute
+from aiohttp_retry.engine import LoggerLike, RaiseForStatus, execute, first_is_final, start_first_try
 from aiohttp_retry.policy.breaker import CircuitBreaker
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
@@ -36,8 +36,7 @@ RequestFunc = Callable[..., Awaitable[ClientResponse]]
 _DEFAULT_LOGGER = logging.getLogger("aiohttp_retry")
 
 # ``data`` that aiohttp rebuilds for every try, so nothing needs preparing.
-_PLAIN_BODIES = (bytes, bytearray, memoryview, str, dict, list, tuple, FormData)
-_REBUILT_BODIES = (*_PLAIN_BODIES, type(None))
+_PLAIN_BODIES = (bytes, bytearray, memoryview, str, dict, list, tuple, FormData, type(None))
 
 
 @dataclass(slots=True)
@@ -62,15 +61,17 @@ class _RequestContext:
         "_bodies",
         "_client",
         "_kwargs",
-        "_logger",
-        "_params",
+        "_method",
         "_params_list",
         "_raise_for_status",
         "_request",
         "_response",
         "_retry_options",
+        "_url",
         "_used",
     )
+    _bodies: dict[int, ReplayableBody] | None
+    _response: ClientResponse
 
     def __init__(
         self,
@@ -83,52 +84,48 @@ class _RequestContext:
         params_list: list[RequestParams] | None = None,
     ) -> None:
         self._client = client
-        self._logger = client._logger  # noqa: SLF001
         self._retry_options = retry_options or client._retry_options  # noqa: SLF001
         self._raise_for_status = client._raise_for_status if raise_for_status is None else raise_for_status  # noqa: SLF001
-        self._response: ClientResponse | None = None
         self._used = False
-        self._bodies: dict[int, ReplayableBody] | None = None
-        # The common case, one URL, keeps its parts unpacked: (method, url, headers, trace context).
-        self._params: tuple[str, _RAW_URL_TYPE, Any, Any] | None = None
-        if params_list is None:
+        # One URL, the common case: method, url and the ClientSession.request keywords as given.
+        self._method = method
+        self._url = url
+        self._kwargs = kwargs
+        if params_list is None and not isinstance(url, (str, URL)):
             headers = kwargs.pop("headers", None)
             trace_request_ctx = kwargs.pop("trace_request_ctx", None)
-            if isinstance(url, (str, URL)):
-                self._params = (method, url, headers, trace_request_ctx)
-            else:
-                params_list = [RequestParams(method, u, headers, trace_request_ctx, kwargs) for u in _urls_of(url)]
-        self._kwargs = kwargs
+            params_list = [RequestParams(method, u, headers, trace_request_ctx, kwargs) for u in _urls_of(url)]
         self._params_list = params_list
 
     def _params_of(self, attempt: int) -> RequestParams:
-        params_list = self._params_list
-        if params_list is None:
-            method, url, headers, trace_request_ctx = self._params  # type: ignore[misc]
-            return RequestParams(method, url, headers, trace_request_ctx, self._kwargs)
+        """The entry of a URL list or ``requests()`` list that try ``attempt`` sends (the last one repeats)."""
+        params_list = cast("list[RequestParams]", self._params_list)
         return params_list[attempt - 1] if attempt <= len(params_list) else params_list[-1]
 
     def _send(self, attempt: int, budget: float | None) -> Awaitable[ClientResponse]:
-        if self._params_list is None:
-            method, url, headers, trace = self._params  # type: ignore[misc]
-            kwargs = self._kwargs
+        """Try ``attempt``: ``ClientSession.request`` with ``current_attempt`` in the trace context."""
+        params_list = self._params_list
+        if params_list is None:
+            method, url, given = self._method, self._url, self._kwargs
+            kwargs = {**given}
         else:
             params = self._params_of(attempt)
-            method, url, headers, trace = params.method, params.url, params.headers, params.trace_request_ctx
-            kwargs = params.kwargs or {}
-        trace_ctx = dict(trace) if trace else {}
-        trace_ctx["current_attempt"] = attempt  # the real count wins over a user key of that name
+            method, url, given = params.method, params.url, params.kwargs or {}
+            kwargs = {**given, "headers": params.headers, "trace_request_ctx": params.trace_request_ctx}
+        trace = kwargs.get("trace_request_ctx")
+        # The real count wins over a caller's key of that name.
+        kwargs["trace_request_ctx"] = {**trace, "current_attempt": attempt} if trace else {"current_attempt": attempt}
         if budget is not None and self._retry_options.time_limits.propagate:
-            headers = {**(headers or {}), TIMEOUT_HEADER: format_timeout(budget)}
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), TIMEOUT_HEADER: format_timeout(budget)}
         if self._bodies:
-            body = self._bodies.get(id(kwargs))
+            body = self._bodies.get(id(given))
             if body is not None:
-                kwargs = {**kwargs, "data": body.data}
-        return self._request(method, url, headers=headers, trace_request_ctx=trace_ctx, **kwargs)
+                kwargs["data"] = body.data
+        return self._request(method, url, **kwargs)
 
     def _describe(self, attempt: int) -> tuple[str, Mapping[str, Any] | None]:
         if self._params_list is None:
-            return self._params[0], self._params[2]  # type: ignore[index]
+            return self._method, self._kwargs.get("headers")
         params = self._params_of(attempt)
         return params.method, params.headers
 
@@ -142,7 +139,7 @@ class _RequestContext:
         bodies: dict[int, ReplayableBody] = {}
         for kwargs in every_kwargs:
             data = kwargs.get("data")
-            if data is not None and not isinstance(data, _PLAIN_BODIES) and id(kwargs) not in bodies:
+            if not isinstance(data, _PLAIN_BODIES) and id(kwargs) not in bodies:
                 bodies[id(kwargs)] = await prepare_body(data, limit)
         self._bodies = bodies
 
@@ -155,13 +152,33 @@ class _RequestContext:
             )
             raise RuntimeError(msg)
         self._used = True
+        self._bodies = None
         client = self._client
-        self._request: RequestFunc = client._client.request  # noqa: SLF001 - looked up per call, so replacing _client works
+        self._request = _request_of(client._client)  # noqa: SLF001 - looked up per call, so replacing _client works
         options = self._retry_options
         budget = client._retry_budget if options.retry_budget is Inherit.CLIENT else options.retry_budget  # noqa: SLF001
         breaker = client._breaker if options.circuit_breaker is Inherit.CLIENT else options.circuit_breaker  # noqa: SLF001
+        key = ""
+        if budget is not None or breaker is not None or options.hedging is not None:
+            # Shared state is kept per origin: that of the first URL (relative URLs share "").
+            key = origin_of(self._url if self._params_list is None else self._params_list[0].url)  # type: ignore[arg-type]
+        first: ClientResponse | Exception | None = None
+        attempts = 0
         started: float | None = None
-        if self._params is None or not isinstance(self._kwargs.get("data"), _REBUILT_BODIES):
+        kwargs = self._kwargs
+        if self._params_list is None and ("data" not in kwargs or isinstance(kwargs["data"], _PLAIN_BODIES)):
+            # Nothing to prepare: try 1 goes out at once unless a breaker, hedging or a time limit is involved.
+            attempts = start_first_try(options, client._logger, key, budget, breaker)  # noqa: SLF001
+            if attempts:
+                try:
+                    first = await self._send(1, None)
+                except Exception as exc:  # noqa: BLE001 - judged by execute
+                    first = exc
+                else:
+                    if not self._raise_for_status and first_is_final(options, attempts, first.status):
+                        self._response = first
+                        return first
+        else:
             total = options.time_limits.total
             if total is None:
                 await self._prepare_bodies(options.replay_buffer)
@@ -173,15 +190,14 @@ class _RequestContext:
             self._describe,
             options,
             raise_for_status=self._raise_for_status,
-            logger=self._logger,
+            logger=client._logger,  # noqa: SLF001
             why_not_resend=self._why_not_resend if self._bodies else None,
-            # Shared state is kept per origin: that of the first URL (relative URLs share "").
-            key=origin_of(self._params[1] if self._params else self._params_list[0].url)  # type: ignore[index]
-            if budget or breaker or options.hedging
-            else "",
+            key=key,
             budget=budget,
             breaker=breaker,
             started=started,
+            first=first,
+            attempts=attempts,
         )
         return response
 
@@ -196,8 +212,26 @@ class _RequestContext:
         exc_val: BaseException | None,
         exc_tb: TracebackType | None,
     ) -> None:
-        if self._response is not None:
-            self._response.release()
+        self._response.release()  # set: __aexit__ runs only after __aenter__ returned it
+
+
+_SESSION_REQUEST = ClientSession.request
+
+
+def _request_of(session: Any) -> RequestFunc:
+    """What sends one try through ``session``: its ``request`` method, or the coroutine behind it.
+
+    ``ClientSession.request`` only wraps ``ClientSession._request(...)`` in a
+    context-manager object that awaiting it unwraps again; building that
+    wrapper costs as much as the rest of the success path, so when the session
+    uses aiohttp's own ``request`` (not overridden by a subclass or replaced on
+    the instance) the coroutine is awaited directly, with the same arguments
+    and the same result, TraceConfig hooks included.
+    """
+    request = session.request
+    if getattr(request, "__func__", None) is _SESSION_REQUEST:
+        return cast("RequestFunc", session._request)  # noqa: SLF001
+    return cast("RequestFunc", request)
 
 
 def _urls_of(url: _URL_TYPE | None) -> tuple[_RAW_URL_TYPE, ...]:

@@ -24,7 +24,7 @@ import math
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from aiohttp import ClientResponseError, hdrs
@@ -56,7 +56,10 @@ __all__ = [
     "Send",
     "Sleep",
     "execute",
+    "first_is_final",
     "inbound_deadline",
+    "set_inbound_deadline",
+    "start_first_try",
 ]
 
 
@@ -83,6 +86,18 @@ Describe = Callable[[int], "tuple[str, Mapping[str, Any] | None]"]
 #: The event-loop clock reading by which the request being served must be answered.
 #: Set by :func:`aiohttp_retry.server.deadline_middleware`; calls made meanwhile inherit it.
 inbound_deadline: ContextVar[float | None] = ContextVar("aiohttp_retry_inbound_deadline", default=None)
+
+
+class _Inbound:
+    """Whether any inbound deadline was ever set in this process: until then the fast path skips the lookup."""
+
+    used = False
+
+
+def set_inbound_deadline(expires: float) -> Token[float | None]:
+    """Set :data:`inbound_deadline` for the current context; reset it with the token returned."""
+    _Inbound.used = True
+    return inbound_deadline.set(expires)
 
 
 def _debug_enabled(logger: LoggerLike) -> bool:
@@ -337,6 +352,47 @@ class Call:
         return delay
 
 
+def start_first_try(
+    options: RetryOptionsBase,
+    logger: LoggerLike,
+    key: str,
+    budget: RetryBudget | None,
+    breaker: CircuitBreaker | None,
+) -> int:
+    """Open the fast path: the number of tries of a call whose try 1 the adapter may send at once, else 0.
+
+    Try 1 may go out before :func:`execute` builds any state when no circuit
+    breaker, hedging or time limit is involved; it is then logged and counted
+    in the retry budget here. The adapter awaits it in its own frame, returns
+    the response when :func:`first_is_final` says so, and otherwise hands the
+    outcome to ``execute(first=..., attempts=...)``, which judges it like any try.
+    """
+    if breaker is not None or options.hedging is not None:
+        return 0
+    limits = options.time_limits
+    if limits.total is not None or limits.attempt is not None or (_Inbound.used and inbound_deadline.get() is not None):
+        return 0
+    attempts: int = options._attempts  # noqa: SLF001 - the attribute behind the property: this runs on every call
+    if not isinstance(logger, logging.Logger) or logger.isEnabledFor(logging.DEBUG):
+        logger.debug("Attempt %d out of %d", 1, attempts)
+    if budget is not None:
+        budget.record_call(key)
+    return attempts
+
+
+def first_is_final(options: RetryOptionsBase, attempts: int, status: int) -> bool:
+    """Whether try 1's response, of ``status``, ends the call without a retry decision to make.
+
+    True when it is the only try, or when its status marks no failure and no
+    response callback could ask for a retry (:func:`is_failure_status`, inlined).
+    """
+    return attempts == 1 or (
+        (status < 500 or not options.retry_all_server_errors)  # noqa: PLR2004
+        and status not in options._statuses  # noqa: SLF001
+        and options.evaluate_response_callback is None
+    )
+
+
 async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its branches are the contract
     send: Send,
     describe: Describe,
@@ -351,6 +407,8 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
     breaker: CircuitBreaker | None = None,
     hedging_allowed: bool = True,
     started: float | None = None,
+    first: ClientResponse | Exception | None = None,
+    attempts: int = 0,
 ) -> ClientResponse:
     """Send tries until one is final, then return its response or raise its exception.
 
@@ -362,45 +420,10 @@ async def execute(  # noqa: C901, PLR0912, PLR0915 - the one attempt loop; its b
     consumed one-shot body). ``key`` names the origin for the retry budget
     and the circuit breaker. ``started``: the loop-clock reading at which the
     call began, if the adapter did work before (its deadline counts from there).
+    ``first`` and ``attempts``: the outcome of a try 1 that the adapter sent
+    on the fast path, and the count :func:`start_first_try` returned for it.
     """
-    first: ClientResponse | Exception | None = None
-    first_sent = False
-    attempts = 0
-    limits = options.time_limits
-    if (
-        breaker is None
-        and options.hedging is None
-        and limits.total is None
-        and limits.attempt is None
-        and inbound_deadline.get() is None
-    ):
-        # Try 1 before any per-call state is built: most calls end with it.
-        attempts = options._attempts  # noqa: SLF001 - the attribute behind the property, read on every call
-        if not isinstance(logger, logging.Logger) or logger.isEnabledFor(logging.DEBUG):
-            logger.debug("Attempt %d out of %d", 1, attempts)
-        if budget is not None:
-            budget.record_call(key)
-        first_sent = True
-        try:
-            first = await send(1, None)
-        except Exception as exc:  # noqa: BLE001 - judged by the loop below
-            first = exc
-        else:
-            status = first.status
-            if attempts == 1 or (
-                # is_failure_status, inlined: this line runs on every call
-                (status < 500 or not options.retry_all_server_errors)  # noqa: PLR2004
-                and status not in options._statuses  # noqa: SLF001
-                and options.evaluate_response_callback is None
-            ):
-                if not raise_for_status:
-                    return first
-                try:
-                    await check_final(first, raise_for_status)
-                except Exception as exc:  # noqa: BLE001 - judged by the loop below
-                    first = exc
-                else:
-                    return first
+    first_sent = first is not None
     call = Call(
         options,
         describe,

@@ -11,17 +11,16 @@ aiohttp's TraceConfig hooks fire once per call, not once per try.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable
 from typing import Any, Literal
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
 
-from aiohttp_retry.engine import LoggerLike, execute
+from aiohttp_retry.engine import LoggerLike, execute, first_is_final, start_first_try
 from aiohttp_retry.jitter import FullJitterRetry
 from aiohttp_retry.policy.breaker import CircuitBreaker
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
-from aiohttp_retry.policy.origin import origin_of
 from aiohttp_retry.retry_options import Inherit, RetryOptionsBase, _checked
 
 __all__ = ["RetryMiddleware"]
@@ -80,30 +79,50 @@ class RetryMiddleware:
     async def __call__(self, request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
         """Send ``request`` through ``handler`` once per try."""
         options = self._options
-        propagate = options.time_limits.propagate
-        body = request.body
-
-        def send(_attempt: int, budget: float | None) -> Awaitable[ClientResponse]:
-            if propagate and budget is not None:
-                request.headers[TIMEOUT_HEADER] = format_timeout(budget)
-            return handler(request)
-
-        def describe(_attempt: int) -> tuple[str, Mapping[str, Any] | None]:
-            return request.method, request.headers
-
-        def why_not_resend(_attempt: int) -> str | None:
-            return _NOT_RESENDABLE if isinstance(body, payload.Payload) and body.consumed else None
-
         budget = self._retry_budget if options.retry_budget is Inherit.CLIENT else options.retry_budget
         breaker = self._breaker if options.circuit_breaker is Inherit.CLIENT else options.circuit_breaker
+        # origin_key(request.url), inlined: aiohttp has computed the Host header's host[:port] already.
+        key = (request.url.host_port_subcomponent or "") if budget is not None or breaker is not None else ""
+        first: ClientResponse | Exception | None = None
+        attempts = start_first_try(options, self._logger, key, budget, breaker)
+        if attempts:
+            try:
+                first = await handler(request)
+            except Exception as exc:  # noqa: BLE001 - judged by execute
+                first = exc
+            else:
+                if first_is_final(options, attempts, first.status):
+                    return first
         return await execute(
-            send,
-            describe,
+            _Tries(request, handler, options.time_limits.propagate).send,
+            lambda _attempt: (request.method, request.headers),
             options,
             logger=self._logger,
-            why_not_resend=why_not_resend,
-            key=origin_of(request.url) if budget is not None or breaker is not None else "",
+            why_not_resend=lambda _attempt: _why_not_resend(request.body),
+            key=key,
             budget=budget,
             breaker=breaker,
             hedging_allowed=False,
+            first=first,
+            attempts=attempts,
         )
+
+
+def _why_not_resend(body: Any) -> str | None:
+    return _NOT_RESENDABLE if isinstance(body, payload.Payload) and body.consumed else None
+
+
+class _Tries:
+    """Sends the one request object again for each try, with the time left when asked to propagate it."""
+
+    __slots__ = ("handler", "propagate", "request")
+
+    def __init__(self, request: ClientRequest, handler: ClientHandlerType, propagate: bool) -> None:
+        self.request = request
+        self.handler = handler
+        self.propagate = propagate
+
+    def send(self, _attempt: int, budget: float | None) -> Awaitable[ClientResponse]:
+        if self.propagate and budget is not None:
+            self.request.headers[TIMEOUT_HEADER] = format_timeout(budget)
+        return self.handler(self.request)

@@ -16,7 +16,7 @@ import asyncio
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from aiohttp_retry.engine import inbound_deadline
+from aiohttp_retry.engine import inbound_deadline, set_inbound_deadline
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, parse_timeout_header
 
 __all__ = ["current_deadline", "deadline_middleware"]
@@ -30,7 +30,7 @@ async def deadline_middleware(request: web.Request, handler: Handler) -> web.Str
         return await handler(request)
     expires = asyncio.get_running_loop().time() + seconds
     outer = inbound_deadline.get()
-    token = inbound_deadline.set(expires if outer is None else min(expires, outer))
+    token = set_inbound_deadline(expires if outer is None else min(expires, outer))
     try:
         return await handler(request)
     finally:

@@ -7,6 +7,7 @@ import gc
 import itertools
 import logging
 import socket
+import warnings
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,6 +35,7 @@ from aiohttp_retry import (
     RetryMiddleware,
     RetryOptionsBase,
 )
+from aiohttp_retry.client import _request_of
 from aiohttp_retry.types import ClientType
 from tests.fault_server import Drop, FaultServer, Reply
 
@@ -569,3 +571,48 @@ async def test_attempts_are_fixed_when_the_call_starts(fault: FaultServer) -> No
         opts.attempts = 6
         (await task).release()
     assert len(fault.hits) == 2
+
+
+with warnings.catch_warnings():  # aiohttp discourages subclassing ClientSession; users still do it
+    warnings.simplefilter("ignore", DeprecationWarning)
+
+    class CountingSession(ClientSession):
+        """A session whose ``request`` is overridden: RetryClient must go through it for every try."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[int] = []
+
+        def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            self.calls.append(kwargs["trace_request_ctx"]["current_attempt"])
+            return super().request(method, url, **kwargs)
+
+
+async def test_an_overridden_session_request_is_used_for_every_try(fault: FaultServer) -> None:
+    """A ClientSession subclass that overrides ``request`` sees each try; its answers are returned."""
+    path = fault.script("/sub", 500, 502, 200)
+    async with CountingSession() as session:
+        client = RetryClient(session, retry_options=NO_WAIT)
+        async with client.get(fault.url(path)) as response:
+            assert response.status == 200
+        assert session.calls == [1, 2, 3]
+    assert len(fault.hits) == 3
+
+
+async def test_plain_session_tries_reach_trace_configs(fault: FaultServer) -> None:
+    """With aiohttp's own ``request``, TraceConfig hooks still see every try and its attempt number."""
+    path = fault.script("/plain", 503, 200)
+    recorder = Recorder()
+    async with ClientSession(trace_configs=[recorder.config]) as session:
+        client = RetryClient(session, retry_options=NO_WAIT)
+        async with client.get(fault.url(path), headers={"X-Token": "t"}) as response:
+            assert response.status == 200
+    assert recorder.contexts == [{"current_attempt": 1}, {"current_attempt": 2}]
+    assert [h.headers.get("X-Token") for h in fault.hits] == ["t", "t"]
+
+
+async def test_request_route_depends_on_the_session() -> None:
+    """aiohttp's own ``request`` is skipped for the coroutine it wraps; an overridden one is kept."""
+    async with ClientSession() as plain, CountingSession() as counting:
+        assert _request_of(plain) == plain._request
+        assert _request_of(counting) == counting.request
