@@ -22,7 +22,7 @@ from aiohttp_retry.policy.breaker import CircuitBreaker
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
 from aiohttp_retry.policy.origin import origin_of
-from aiohttp_retry.retry_options import ExponentialRetry, Inherit, RetryOptionsBase, _checked
+from aiohttp_retry.retry_options import INHERIT, ExponentialRetry, Inherit, RetryOptionsBase, _checked
 
 __all__ = ["RequestFunc", "RequestParams", "RetryClient"]
 
@@ -156,8 +156,8 @@ class _RequestContext:
         client = self._client
         self._request = _request_of(client._client)  # noqa: SLF001 - looked up per call, so replacing _client works
         options = self._retry_options
-        budget = client._retry_budget if options.retry_budget is Inherit.CLIENT else options.retry_budget  # noqa: SLF001
-        breaker = client._breaker if options.circuit_breaker is Inherit.CLIENT else options.circuit_breaker  # noqa: SLF001
+        budget = client._retry_budget if options.retry_budget is INHERIT else options.retry_budget  # noqa: SLF001
+        breaker = client._breaker if options.circuit_breaker is INHERIT else options.circuit_breaker  # noqa: SLF001
         key = ""
         if budget is not None or breaker is not None or options.hedging is not None:
             # Shared state is kept per origin: that of the first URL (relative URLs share "").

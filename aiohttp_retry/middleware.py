@@ -21,7 +21,7 @@ from aiohttp_retry.jitter import FullJitterRetry
 from aiohttp_retry.policy.breaker import CircuitBreaker
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
-from aiohttp_retry.retry_options import Inherit, RetryOptionsBase, _checked
+from aiohttp_retry.retry_options import INHERIT, Inherit, RetryOptionsBase, _checked
 
 __all__ = ["RetryMiddleware"]
 
@@ -79,8 +79,8 @@ class RetryMiddleware:
     async def __call__(self, request: ClientRequest, handler: ClientHandlerType) -> ClientResponse:
         """Send ``request`` through ``handler`` once per try."""
         options = self._options
-        budget = self._retry_budget if options.retry_budget is Inherit.CLIENT else options.retry_budget
-        breaker = self._breaker if options.circuit_breaker is Inherit.CLIENT else options.circuit_breaker
+        budget = self._retry_budget if options.retry_budget is INHERIT else options.retry_budget
+        breaker = self._breaker if options.circuit_breaker is INHERIT else options.circuit_breaker
         # origin_key(request.url), inlined: aiohttp has computed the Host header's host[:port] already.
         key = (request.url.host_port_subcomponent or "") if budget is not None or breaker is not None else ""
         first: ClientResponse | Exception | None = None
