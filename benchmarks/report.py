@@ -93,7 +93,7 @@ def round_ratios(results: Sequence[dict[str, Any]], key: str) -> dict[str, list[
 
 def contender_order(name: str) -> int:
     """Sort key: bare first, then the order the issue lists the contenders in."""
-    order = ("bare", "bare-again", "retryclient", "middleware", "upstream")
+    order = ("bare", "bare-again", "retryclient", "retryclient-request", "middleware", "middleware-noop", "upstream")
     return order.index(name) if name in order else len(order)
 
 

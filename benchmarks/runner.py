@@ -55,7 +55,9 @@ def worker_env() -> dict[str, str]:
 
 def contender_pythons(settings: Settings) -> dict[str, str]:
     """The Python each contender runs with, in the issue's order; upstream only if its venv is usable."""
-    pythons = dict.fromkeys(("bare", "bare-again", "retryclient", "middleware"), sys.executable)
+    pythons = dict.fromkeys(
+        ("bare", "bare-again", "retryclient", "retryclient-request", "middleware", "middleware-noop"), sys.executable
+    )
     if not settings.upstream:
         return pythons
     if settings.create_upstream:

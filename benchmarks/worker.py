@@ -11,7 +11,9 @@ this checkout's ``aiohttp_retry`` from the current directory:
 
 Contenders: bare (ClientSession), retryclient (RetryClient()), middleware
 (ClientSession(middlewares=[RetryMiddleware()])), upstream (2.9.1's RetryClient(),
-run with the upstream venv's Python).
+run with the upstream venv's Python), and two references: retryclient-request (RetryClient()
+sending every try through ClientSession.request) and middleware-noop (a middleware that only
+calls the next handler: aiohttp's own cost of the middleware form).
 """
 
 from __future__ import annotations
@@ -29,14 +31,21 @@ from typing import Any
 import aiohttp
 
 Fetch = Callable[[], Awaitable[int]]
-CONTENDERS = ("bare", "bare-again", "retryclient", "middleware", "upstream")
+CONTENDERS = ("bare", "bare-again", "retryclient", "retryclient-request", "middleware", "middleware-noop", "upstream")
 UPSTREAM_VERSION = "2.9.1"
 
 
 async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Awaitable[None]], aiohttp.ClientSession]:
     """``(fetch, close, session)``: one GET of ``url`` with its body read, a closer, the session used."""
-    if name in {"retryclient", "upstream"}:
+    if name in {"retryclient", "retryclient-request", "upstream"}:
         from aiohttp_retry import RetryClient  # noqa: PLC0415 - only the contenders that need it load it
+
+        if name == "retryclient-request":
+            # Diagnostic: every try through ClientSession.request, as for a session whose request is
+            # overridden, to show what the direct route to ClientSession._request saves.
+            import aiohttp_retry.client  # noqa: PLC0415
+
+            aiohttp_retry.client._SESSION_REQUEST = None  # type: ignore[assignment]  # noqa: SLF001
 
         if name == "upstream" and importlib.metadata.version("aiohttp_retry") != UPSTREAM_VERSION:
             msg = f"contender upstream needs aiohttp_retry {UPSTREAM_VERSION}; this Python has {library_info()}"
@@ -54,6 +63,8 @@ async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Await
         from aiohttp_retry import RetryMiddleware  # noqa: PLC0415
 
         session = aiohttp.ClientSession(middlewares=[RetryMiddleware()])
+    elif name == "middleware-noop":  # diagnostic: what aiohttp's middleware dispatch costs by itself
+        session = aiohttp.ClientSession(middlewares=[NoopMiddleware()])
     elif name in {"bare", "bare-again"}:  # bare-again: the same code again, to show the run's A/A noise
         session = aiohttp.ClientSession()
     else:
@@ -66,6 +77,13 @@ async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Await
             return resp.status
 
     return fetch, session.close, session
+
+
+class NoopMiddleware:
+    """A client middleware that only calls the next handler, shaped like RetryMiddleware (a class instance)."""
+
+    async def __call__(self, request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType) -> Any:
+        return await handler(request)
 
 
 def rss_kb() -> int:

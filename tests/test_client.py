@@ -31,6 +31,7 @@ from aiohttp_retry import (
     ListRetry,
     RandomRetry,
     RequestParams,
+    RetryBudget,
     RetryClient,
     RetryMiddleware,
     RetryOptionsBase,
@@ -616,3 +617,18 @@ async def test_request_route_depends_on_the_session() -> None:
     async with ClientSession() as plain, CountingSession() as counting:
         assert _request_of(plain) == plain._request
         assert _request_of(counting) == counting.request
+
+
+async def test_middleware_success_is_one_try_counted_by_the_budget(fault: FaultServer) -> None:
+    """Through RetryMiddleware a good answer is returned after one hit, and the call is counted for its origin."""
+    budget = RetryBudget(ratio=1.0, min_per_second=0)
+    async with ClientSession(middlewares=[RetryMiddleware(retry_budget=budget)]) as session:
+        for _ in range(2):
+            async with session.get(fault.url("/ok")) as response:
+                assert response.status == 200
+                assert await response.text() == "ok"
+    assert len(fault.hits) == 2
+    host = fault.url("").split("//", 1)[1].rstrip("/")
+    assert budget.try_retry(host)  # two calls earn two retries at ratio 1, and no more
+    assert budget.try_retry(host)
+    assert not budget.try_retry(host)
