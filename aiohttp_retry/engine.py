@@ -13,6 +13,13 @@ retry budget or the circuit breaker refuses.
 ``execute`` runs tries one after another; with ``Hedging`` in the options and
 an idempotent request, :mod:`aiohttp_retry.hedge` runs them overlapping. Both
 take their decisions from one :class:`Call`.
+
+Most calls end with try 1, so the adapters may send it themselves, in their
+own frame, before ``execute`` exists for the call: :func:`start_first_try`
+says whether they may (and counts the call), :func:`first_is_final` whether
+its response ends the call; any other outcome goes to ``execute(first=...)``,
+which judges it like every later try. The decisions stay here; the adapters
+only await.
 """
 
 from __future__ import annotations
