@@ -11,7 +11,7 @@ aiohttp's TraceConfig hooks fire once per call, not once per try.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from typing import Any, Literal
 
 from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
@@ -93,12 +93,27 @@ class RetryMiddleware:
             else:
                 if first_is_final(options, attempts, first.status):
                     return first
+        # Only calls that need a retry decision get here: the closures cost nothing on the success path.
+        propagate = options.time_limits.propagate
+
+        def send(_attempt: int, time_left: float | None) -> Awaitable[ClientResponse]:
+            if propagate and time_left is not None:
+                request.headers[TIMEOUT_HEADER] = format_timeout(time_left)
+            return handler(request)
+
+        def describe(_attempt: int) -> tuple[str, Mapping[str, Any] | None]:
+            return request.method, request.headers
+
+        def why_not_resend(_attempt: int) -> str | None:
+            body = request.body
+            return _NOT_RESENDABLE if isinstance(body, payload.Payload) and body.consumed else None
+
         return await execute(
-            _Tries(request, handler, options.time_limits.propagate).send,
-            lambda _attempt: (request.method, request.headers),
+            send,
+            describe,
             options,
             logger=self._logger,
-            why_not_resend=lambda _attempt: _why_not_resend(request.body),
+            why_not_resend=why_not_resend,
             key=key,
             budget=budget,
             breaker=breaker,
@@ -106,23 +121,3 @@ class RetryMiddleware:
             first=first,
             attempts=attempts,
         )
-
-
-def _why_not_resend(body: Any) -> str | None:
-    return _NOT_RESENDABLE if isinstance(body, payload.Payload) and body.consumed else None
-
-
-class _Tries:
-    """Sends the one request object again for each try, with the time left when asked to propagate it."""
-
-    __slots__ = ("handler", "propagate", "request")
-
-    def __init__(self, request: ClientRequest, handler: ClientHandlerType, propagate: bool) -> None:
-        self.request = request
-        self.handler = handler
-        self.propagate = propagate
-
-    def send(self, _attempt: int, budget: float | None) -> Awaitable[ClientResponse]:
-        if self.propagate and budget is not None:
-            self.request.headers[TIMEOUT_HEADER] = format_timeout(budget)
-        return self.handler(self.request)
