@@ -18,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aiohttp_retry.events import BreakerStateChange
 from aiohttp_retry.policy.validate import check_count, check_delay, check_ratio, check_window
 from aiohttp_retry.policy.window import RollingCounter
 
@@ -28,18 +29,10 @@ _TRIES, _FAILURES = 0, 1
 
 
 @dataclass(frozen=True)
-class BreakerStateChange:
-    """An event: the breaker for ``key`` went from ``old`` to ``new`` at clock reading ``at``."""
-
-    key: str
-    old: str
-    new: str
-    at: float
-
-
-@dataclass(frozen=True)
 class Permit:
     """A granted try: the breaker's generation (state changes so far) and whether it is a half-open probe.
+
+    ``change`` is the state change that granting it caused (open to half-open), if any.
 
     Outcomes are reported with their permit, so a slow try granted before the
     breaker last changed state cannot decide the new state.
@@ -47,6 +40,7 @@ class Permit:
 
     generation: int
     probe: bool
+    change: BreakerStateChange | None = None
 
 
 class _Circuit:
@@ -72,7 +66,10 @@ class CircuitBreaker:
         half_open_probes: tries let through at a time while probing.
         max_keys: origins tracked at once; the least recently used is forgotten first.
         clock: a monotonic clock in seconds.
-        listeners: called with a :class:`BreakerStateChange` on every change of state.
+
+    State changes are returned to the engine (:meth:`record`, ``Permit.change``),
+    which emits them as :class:`~aiohttp_retry.events.BreakerStateChange` events
+    to the listeners of the call that caused them.
     """
 
     def __init__(
@@ -86,7 +83,6 @@ class CircuitBreaker:
         buckets: int = 10,
         max_keys: int = 1024,
         clock: Callable[[], float] = time.monotonic,
-        listeners: list[Callable[[BreakerStateChange], object]] | None = None,
     ) -> None:
         if not 0 < check_ratio(failure_ratio, "failure_ratio") <= 1:
             msg = f"failure_ratio must be in (0, 1], got {failure_ratio!r}"
@@ -99,7 +95,6 @@ class CircuitBreaker:
         self.buckets = check_count(buckets, "buckets")
         self.max_keys = check_count(max_keys, "max_keys")
         self.clock = clock
-        self.listeners = list(listeners or ())
         self._circuits: OrderedDict[str, _Circuit] = OrderedDict()
 
     def _circuit(self, key: str) -> _Circuit:
@@ -113,7 +108,7 @@ class CircuitBreaker:
             circuits.move_to_end(key)
         return circuit
 
-    def _move(self, key: str, circuit: _Circuit, new: str, now: float) -> None:
+    def _move(self, key: str, circuit: _Circuit, new: str, now: float) -> BreakerStateChange:
         old, circuit.state = circuit.state, new
         circuit.generation += 1
         circuit.permit = Permit(circuit.generation, probe=False)
@@ -122,9 +117,7 @@ class CircuitBreaker:
         if new == CLOSED:
             circuit.window.clear()
         circuit.probes = 0
-        event = BreakerStateChange(key, old, new, now)
-        for listener in self.listeners:
-            listener(event)
+        return BreakerStateChange(key, old, new, now)
 
     def state(self, key: str) -> str:
         """The current state for ``key`` (an open breaker past its break reads ``half_open``)."""
@@ -148,32 +141,36 @@ class CircuitBreaker:
         if circuit.state == CLOSED:
             return circuit.permit
         now = self.clock()
+        change = None
         if circuit.state == OPEN:
             left = circuit.opened_at + self.break_duration - now
             if left > 0:
                 return left
-            self._move(key, circuit, HALF_OPEN, now)
+            change = self._move(key, circuit, HALF_OPEN, now)
         if circuit.probes >= self.half_open_probes:
             return 0.0
         circuit.probes += 1
-        return Permit(circuit.generation, probe=True)
+        return Permit(circuit.generation, probe=True, change=change)
 
-    def record(self, key: str, permit: Permit, *, failed: bool) -> None:
-        """Report the outcome of a try granted with ``permit``; outcomes from an earlier state are ignored."""
+    def record(self, key: str, permit: Permit, *, failed: bool) -> BreakerStateChange | None:
+        """Report the outcome of a try granted with ``permit``; outcomes from an earlier state are ignored.
+
+        Returns the state change the outcome caused, or ``None``.
+        """
         circuit = self._circuits.get(key)
         if circuit is None or permit.generation != circuit.generation:
-            return
+            return None
         now = self.clock()
         if permit.probe:
-            self._move(key, circuit, OPEN if failed else CLOSED, now)
-            return
+            return self._move(key, circuit, OPEN if failed else CLOSED, now)
         window = circuit.window
         window.add(_TRIES, now)
         if failed:
             window.add(_FAILURES, now)
             tries = window.total(_TRIES, now)
             if tries >= self.minimum_throughput and window.total(_FAILURES, now) >= self.failure_ratio * tries:
-                self._move(key, circuit, OPEN, now)
+                return self._move(key, circuit, OPEN, now)
+        return None
 
     def release(self, key: str, permit: Permit) -> None:
         """Give back a granted try whose outcome will never be known (it was cancelled)."""

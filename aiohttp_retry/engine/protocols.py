@@ -1,0 +1,71 @@
+"""What the engine needs from a transport and from the request of each call.
+
+The engine imports no HTTP client. A transport adapter gives it:
+
+- a :class:`Codec`, the few facts the engine reads from that client's
+  responses and errors;
+- an :class:`Exchange` per call, which sends try ``n`` and describes it.
+
+The stateful policies it consults are protocols of their own, in
+:mod:`aiohttp_retry.policy.protocols`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Mapping
+from typing import Any, Protocol, TypeVar
+
+from aiohttp_retry.policy.stop import ErrorKind
+
+__all__ = ["Codec", "Exchange"]
+
+R = TypeVar("R")
+
+
+class Codec(Protocol[R]):
+    """What the engine reads from one transport's responses and errors."""
+
+    def status(self, response: R) -> int:
+        """The response's status code."""
+
+    def header(self, response: R, name: str) -> str | None:
+        """A response header (case-insensitive), or ``None``."""
+
+    async def discard(self, response: R, time_left: float | None) -> None:
+        """Release a response the call will not return; read a small body first, within ``time_left`` s."""
+
+    def release(self, response: R) -> None:
+        """Release a response at once (cancellation paths): no reading, no waiting."""
+
+    def error_kind(self, error: Exception) -> ErrorKind:
+        """The kind of failure an exception raised by a try is."""
+
+    def error_response(self, error: Exception) -> tuple[int, str | None] | None:
+        """For an HTTP error raised instead of returning a response: its status and ``Retry-After``."""
+
+
+class Exchange(Protocol[R]):
+    """One call as an adapter presents it to the engine.
+
+    ``codec`` reads its responses. ``method`` and ``url`` are those of try 1,
+    for events. ``response`` receives the response the call returns, before
+    it is returned. ``hedgeable`` says whether copies may run at once.
+    """
+
+    codec: Codec[R]
+    method: str
+    url: Any
+    response: R
+    hedgeable: bool
+
+    def send(self, attempt: int, time_left: float | None) -> Awaitable[R]:
+        """Start try ``attempt``; ``time_left``: seconds it may take (``None``: no limit of the library's)."""
+
+    def describe(self, attempt: int) -> tuple[str, Any, Mapping[str, Any] | None]:
+        """The method, URL and headers of try ``attempt``."""
+
+    def resend_refusal(self, attempt: int) -> str | None:
+        """Why try ``attempt`` cannot be sent (a consumed one-shot body), or ``None``."""
+
+    def finish(self, response: R) -> Awaitable[None] | None:
+        """Check the response the call is about to return (``raise_for_status``); may raise."""

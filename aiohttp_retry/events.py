@@ -1,0 +1,271 @@
+"""Events: what the library reports about each call and each try, to whoever listens.
+
+A listener is any callable taking one event; attach listeners to ``RetryClient``
+or ``RetryMiddleware`` (``listeners=[...]``) or to one call's options
+(``ExponentialRetry(listeners=[...])``). With nobody listening, no event is
+built. A listener that raises is logged once and never breaks a call; one that
+returns an awaitable has it run as a task of its own.
+
+Every event is an immutable, slotted tuple with named fields::
+
+    TryStarted           a try is about to be sent
+    TryFinished          a try ended: its status, or its error and the error's kind; final=True
+                         when its outcome is what the call returns or raises
+    RetryScheduled       a try failed and another follows after ``delay`` seconds
+    GaveUp               the call ends with a failed outcome, and why (a StopReason)
+    BudgetRefused        the retry budget refused a retry (the call then gives up)
+    BreakerStateChange   a circuit breaker changed state (closed, open, half_open)
+    HedgeFired           a hedged call started another overlapping try
+    HedgeWon             the try whose answer a hedged call returns
+
+``url`` is the URL as the caller gave it (a ``str`` or ``yarl.URL``, possibly
+relative to the session's ``base_url``); an event's ``repr`` shows it without
+userinfo and query values. ``key`` is the origin (``host[:port]``) that keys the
+retry budget and the circuit breaker; ``""`` where none was needed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from aiohttp_retry.policy.stop import ErrorKind, StopReason
+
+if TYPE_CHECKING:
+    from aiohttp_retry.observe.logging import LoggingListener
+
+__all__ = [
+    "BreakerStateChange",
+    "BudgetRefused",
+    "Event",
+    "GaveUp",
+    "HedgeFired",
+    "HedgeWon",
+    "Listener",
+    "Listeners",
+    "RetryScheduled",
+    "TryFinished",
+    "TryStarted",
+]
+
+_log = logging.getLogger("aiohttp_retry")
+
+
+def _safe_repr(event: tuple[Any, ...], fields: tuple[str, ...]) -> str:
+    from aiohttp_retry.observe.redact import describe_error, redact_url  # noqa: PLC0415 - only reprs need it
+
+    parts = []
+    for name, value in zip(fields, event, strict=True):
+        if name == "url":
+            text = repr(redact_url(value))
+        elif name == "error":
+            text = "None" if value is None else describe_error(value)
+        elif isinstance(value, (StopReason, ErrorKind)):
+            text = repr(value.value)
+        else:
+            text = repr(value)
+        parts.append(f"{name}={text}")
+    return f"{type(event).__name__}({', '.join(parts)})"
+
+
+class TryStarted(NamedTuple):
+    """Try ``attempt`` of at most ``attempts`` is about to be sent."""
+
+    attempt: int
+    attempts: int
+    method: str
+    url: Any
+    key: str
+
+    def __repr__(self) -> str:
+        return _safe_repr(self, self._fields)
+
+
+class TryFinished(NamedTuple):
+    """Try ``attempt`` ended with ``status``, or raised ``error`` of ``error_kind``.
+
+    ``duration`` is the try's own time in seconds and ``elapsed`` the call's so
+    far (loop clock). ``final`` is true when this outcome ends the call.
+    """
+
+    attempt: int
+    attempts: int
+    method: str
+    url: Any
+    key: str
+    status: int | None
+    error: BaseException | None
+    error_kind: ErrorKind | None
+    duration: float
+    elapsed: float
+    final: bool
+
+    def __repr__(self) -> str:
+        return _safe_repr(self, self._fields)
+
+
+class RetryScheduled(NamedTuple):
+    """Try ``attempt`` failed with ``cause`` ("status 503", "ServerDisconnectedError"); the next follows in ``delay`` s.
+
+    ``retry_after`` is true when the server's ``Retry-After`` set the wait.
+    """
+
+    attempt: int
+    attempts: int
+    method: str
+    url: Any
+    key: str
+    cause: str
+    delay: float
+    retry_after: bool
+
+    def __repr__(self) -> str:
+        return _safe_repr(self, self._fields)
+
+
+class GaveUp(NamedTuple):
+    """The call ends after ``tries`` tries with a failed outcome (``status`` or ``error``), for ``reason``."""
+
+    reason: StopReason
+    tries: int
+    attempts: int
+    method: str
+    url: Any
+    key: str
+    status: int | None
+    error: BaseException | None
+    error_kind: ErrorKind | None
+    elapsed: float
+
+    def __repr__(self) -> str:
+        return _safe_repr(self, self._fields)
+
+
+class BudgetRefused(NamedTuple):
+    """The retry budget for ``key`` refused the retry that would have been try ``attempt``."""
+
+    attempt: int
+    method: str
+    url: Any
+    key: str
+
+    def __repr__(self) -> str:
+        return _safe_repr(self, self._fields)
+
+
+class BreakerStateChange(NamedTuple):
+    """The circuit breaker for ``key`` went from ``old`` to ``new`` at clock reading ``at``."""
+
+    key: str
+    old: str
+    new: str
+    at: float
+
+
+class HedgeFired(NamedTuple):
+    """A hedged call started try ``attempt`` while earlier ones were under way, ``after`` s into the call."""
+
+    attempt: int
+    method: str
+    url: Any
+    key: str
+    after: float
+
+    def __repr__(self) -> str:
+        return _safe_repr(self, self._fields)
+
+
+class HedgeWon(NamedTuple):
+    """Try ``attempt`` of a hedged call gave the answer returned, out of ``tries`` started."""
+
+    attempt: int
+    tries: int
+    method: str
+    url: Any
+    key: str
+
+    def __repr__(self) -> str:
+        return _safe_repr(self, self._fields)
+
+
+Event = (
+    TryStarted | TryFinished | RetryScheduled | GaveUp | BudgetRefused | BreakerStateChange | HedgeFired | HedgeWon
+)
+
+#: Anything called with each event; an awaitable it returns is run as a task.
+Listener = Callable[[Any], object]
+
+
+class Listeners:
+    """The listeners of a client, a middleware or a call, and the logging listener of its logger.
+
+    ``users`` are the listeners given by the user; ``log`` turns events into
+    log lines. :meth:`watching_tries` tells whether per-try events are wanted
+    (anyone listening, or the logger at DEBUG), so that a call nobody watches
+    builds none.
+    """
+
+    __slots__ = ("all", "debug_on", "log", "users")
+
+    def __init__(self, users: Iterable[Listener] = (), log: LoggingListener | None = None) -> None:
+        self.users = tuple(users)
+        for listener in self.users:
+            if not callable(listener):
+                msg = f"listeners must hold callables taking one event, got {listener!r}"
+                raise TypeError(msg)
+        self.log = log
+        self.all: tuple[Listener, ...] = self.users if log is None else (*self.users, log)
+        self.debug_on: Callable[[], bool] = log.debug_on if log is not None else _never
+
+    def watching_tries(self) -> bool:
+        """Whether per-try events are wanted now."""
+        return bool(self.users) or self.debug_on()
+
+    def with_users(self, more: Iterable[Listener]) -> Listeners:
+        """These listeners and ``more``."""
+        more = tuple(more)
+        return Listeners((*self.users, *more), self.log) if more else self
+
+    def emit(self, event: Any) -> None:
+        """Give ``event`` to every listener; one that raises is logged once and skipped."""
+        for listener in self.all:
+            try:
+                result = listener(event)
+                if result is not None and inspect.isawaitable(result):
+                    _run_detached(result, listener)
+            except Exception:  # noqa: BLE001 - a listener never breaks a call
+                _report_failure(listener)
+
+
+def _never() -> bool:
+    return False
+
+
+_failed: set[int] = set()
+_tasks: set[Any] = set()
+
+
+def _report_failure(listener: Listener, error: BaseException | None = None) -> None:
+    if id(listener) in _failed:
+        return
+    _failed.add(id(listener))
+    _log.error(
+        "listener %r raised; it is skipped for this event (reported once)", listener, exc_info=error or True
+    )
+
+
+def _run_detached(awaitable: Any, listener: Listener) -> None:
+    """Run an async listener's awaitable as a task, kept referenced until done, its failure logged once."""
+    import asyncio  # noqa: PLC0415 - the event classes themselves need no event loop
+
+    task = asyncio.ensure_future(awaitable)
+    _tasks.add(task)
+
+    def done(finished: Any) -> None:
+        _tasks.discard(finished)
+        if not finished.cancelled() and finished.exception() is not None:
+            _report_failure(listener, finished.exception())
+
+    task.add_done_callback(done)

@@ -1,0 +1,55 @@
+"""The stateful policies as protocols: any object with these methods can be passed in.
+
+The engine calls them synchronously on the hot path; each method must be
+O(1) against local state (a shared implementation syncs in the background).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from aiohttp_retry.policy.breaker import Permit
+
+__all__ = ["CircuitBreakerLike", "RetryBudgetLike", "check_policy"]
+
+
+@runtime_checkable
+class RetryBudgetLike(Protocol):
+    """A retry budget: counts calls, and grants or refuses retries, per key."""
+
+    def record_call(self, key: str) -> None:
+        """Count a call (its first try) to ``key``."""
+
+    def try_retry(self, key: str) -> bool:
+        """Spend one retry on ``key`` if the budget allows it; return whether it did."""
+
+
+@runtime_checkable
+class CircuitBreakerLike(Protocol):
+    """A circuit breaker: grants tries per key and learns from their outcomes.
+
+    ``acquire`` returns a :class:`Permit` to send, or the seconds until a probe
+    may go (a refusal). A permit whose ``change`` is set carries the state change
+    that granting it caused; ``record`` returns the state change an outcome caused.
+    """
+
+    def acquire(self, key: str) -> Permit | float:
+        """Ask to send a try to ``key``."""
+
+    def record(self, key: str, permit: Permit, *, failed: bool) -> Any:
+        """Report how a granted try ended; a ``BreakerStateChange`` if that changed the state, else ``None``."""
+
+    def release(self, key: str, permit: Permit) -> None:
+        """Give back a granted try whose outcome will never be known (it was cancelled)."""
+
+    def would_refuse(self, key: str) -> bool:
+        """Whether ``acquire`` would refuse a try now; changes nothing."""
+
+
+def check_policy(value: Any, name: str, protocol: type, example: str) -> Any:
+    """Return ``value`` if it is ``None`` or implements ``protocol``, else raise ``TypeError`` naming ``name``."""
+    if value is None or isinstance(value, protocol):
+        return value
+    methods = ", ".join(sorted(n for n in vars(protocol) if not n.startswith("_") and callable(getattr(protocol, n))))
+    msg = f"{name} must be None or an object with the methods {methods} (such as {example}), got {value!r}"
+    raise TypeError(msg)
