@@ -6,14 +6,27 @@ outcomes are retried and how long to wait between tries.
 
 from __future__ import annotations
 
+import logging
+
 from aiohttp_retry.client import RequestFunc, RequestParams, RetryClient
-from aiohttp_retry.errors import BodyNotReplayableError, CircuitOpenError, RetryError
+from aiohttp_retry.errors import BodyNotReplayableError, CircuitOpenError, RetryError, RetryTimeoutError
+from aiohttp_retry.events import (
+    BreakerStateChange,
+    BudgetRefused,
+    GaveUp,
+    HedgeFired,
+    HedgeWon,
+    RetryScheduled,
+    TryFinished,
+    TryStarted,
+)
 from aiohttp_retry.jitter import DecorrelatedJitterRetry, FullJitterRetry
 from aiohttp_retry.middleware import RetryMiddleware
-from aiohttp_retry.policy.breaker import BreakerStateChange, CircuitBreaker
+from aiohttp_retry.policy.breaker import CircuitBreaker
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.hedging import Hedging
 from aiohttp_retry.policy.retry_after import RetryAfter
+from aiohttp_retry.policy.stop import ErrorKind, StopReason
 from aiohttp_retry.retry_options import (
     CommonOptions,
     EvaluateResponseCallbackType,
@@ -28,17 +41,25 @@ from aiohttp_retry.retry_options import (
 
 __version__ = "3.0.0.dev0"
 
+# The library logs through "aiohttp_retry"; it prints nothing until the application configures logging.
+logging.getLogger("aiohttp_retry").addHandler(logging.NullHandler())
+
 __all__ = [
     "BodyNotReplayableError",
     "BreakerStateChange",
+    "BudgetRefused",
     "CircuitBreaker",
     "CircuitOpenError",
     "CommonOptions",
     "DecorrelatedJitterRetry",
+    "ErrorKind",
     "EvaluateResponseCallbackType",
     "ExponentialRetry",
     "FibonacciRetry",
     "FullJitterRetry",
+    "GaveUp",
+    "HedgeFired",
+    "HedgeWon",
     "Hedging",
     "JitterRetry",
     "ListRetry",
@@ -52,4 +73,9 @@ __all__ = [
     "RetryMiddleware",
     "RetryOptions",
     "RetryOptionsBase",
+    "RetryScheduled",
+    "RetryTimeoutError",
+    "StopReason",
+    "TryFinished",
+    "TryStarted",
 ]

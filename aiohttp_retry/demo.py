@@ -13,13 +13,15 @@ import asyncio
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import ClientError, ClientSession, web
 
 from aiohttp_retry.client import RetryClient
+from aiohttp_retry.events import BudgetRefused, GaveUp, RetryScheduled
 from aiohttp_retry.retry_options import ExponentialRetry
 
 __all__ = ["DemoResult", "main", "run_demo"]
@@ -29,13 +31,33 @@ CONCURRENCY = 20
 
 @dataclass(frozen=True)
 class DemoResult:
-    """The figures of one client's run."""
+    """The figures of one client's run; for RetryClient also why calls gave up, counted from its events."""
 
     name: str
     requests: int
     succeeded: int
     hits: int
     elapsed: float
+    retries: int = 0
+    refused: int = 0
+    gave_up: dict[str, int] = field(default_factory=dict)
+
+
+class _Tally:
+    """A listener counting retries, budget refusals and the reasons calls gave up."""
+
+    def __init__(self) -> None:
+        self.retries = 0
+        self.refused = 0
+        self.gave_up: Counter[str] = Counter()
+
+    def __call__(self, event: object) -> None:
+        if isinstance(event, RetryScheduled):
+            self.retries += 1
+        elif isinstance(event, BudgetRefused):
+            self.refused += 1
+        elif isinstance(event, GaveUp):
+            self.gave_up[event.reason.value] += 1
 
 
 class _FlakyServer:
@@ -77,6 +99,9 @@ async def _send_all(requests: int, get: Callable[[], Any]) -> int:
 
 async def run_demo(requests: int = 300, seed: int = 7) -> dict[str, DemoResult]:
     """Run both clients against one flaky server; return their figures by name."""
+    if requests < 1:
+        msg = f"requests must be an integer >= 1, got {requests!r}"
+        raise ValueError(msg)
     server = _FlakyServer(seed)
     app = web.Application()
     app.router.add_get("/", server.handle)
@@ -94,11 +119,19 @@ async def run_demo(requests: int = 300, seed: int = 7) -> dict[str, DemoResult]:
                 "ClientSession", requests, ok, server.hits - hits, time.perf_counter() - started
             )
         options = ExponentialRetry(attempts=4, start_timeout=0.01, max_timeout=0.2)
-        async with RetryClient(retry_options=options) as client:
+        tally = _Tally()
+        async with RetryClient(retry_options=options, listeners=[tally]) as client:
             hits, started = server.hits, time.perf_counter()
             ok = await _send_all(requests, lambda: client.get(url))
             results["RetryClient"] = DemoResult(
-                "RetryClient", requests, ok, server.hits - hits, time.perf_counter() - started
+                "RetryClient",
+                requests,
+                ok,
+                server.hits - hits,
+                time.perf_counter() - started,
+                tally.retries,
+                tally.refused,
+                dict(tally.gave_up.most_common()),
             )
     finally:
         await runner.cleanup()
@@ -109,7 +142,8 @@ def main(requests: int = 300, seed: int = 7) -> None:
     """Run the demo and print the comparison."""
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # dropped connections are on purpose
     results = asyncio.run(run_demo(requests, seed))
-    print(f"A local server fails about 30 % of requests; {requests} GETs, {CONCURRENCY} at a time.\n")
+    gets = "1 GET" if requests == 1 else f"{requests} GETs"
+    print(f"A local server fails about 30 % of requests; {gets}, up to {CONCURRENCY} at a time.\n")
     print(f"{'client':<15}{'requests':>9}{'succeeded':>18}{'server hits':>13}{'elapsed':>10}")
     for result in results.values():
         share = f"{result.succeeded} ({result.succeeded / result.requests:.1%})"
@@ -119,3 +153,11 @@ def main(requests: int = 300, seed: int = 7) -> None:
         "\nand the dropped connections, waiting 10, 20, 40 ms between tries, within its retry budget."
         "\nClientSession's hits include aiohttp's own single resend of a GET whose connection dropped."
     )
+    retrying = results["RetryClient"]
+    print(
+        f"\nRetryClient's events: {retrying.retries} retries sent; the retry budget (20 % of calls plus 10/s)"
+        f" refused {retrying.refused}."
+    )
+    if retrying.gave_up:
+        reasons = ", ".join(f"{count} {reason}" for reason, count in retrying.gave_up.items())
+        print(f"Calls that gave up, by reason: {reasons}.")

@@ -3,12 +3,13 @@
 Exception
 └── RetryError                 base of everything below
     ├── BodyNotReplayableError a retry was due, but the request body cannot be sent again
-    └── CircuitOpenError       the circuit breaker refused the call
+    ├── CircuitOpenError       the circuit breaker refused the call
+    └── RetryTimeoutError      a time limit of the library cut the call (also a TimeoutError)
 """
 
 from __future__ import annotations
 
-__all__ = ["BodyNotReplayableError", "CircuitOpenError", "RetryError"]
+__all__ = ["BodyNotReplayableError", "CircuitOpenError", "RetryError", "RetryTimeoutError"]
 
 
 class RetryError(Exception):
@@ -39,3 +40,19 @@ class CircuitOpenError(RetryError):
         super().__init__(f"circuit breaker for {key or 'the session'} is open; next probe in {retry_in:.3f} s")
         self.key = key
         self.retry_in = retry_in
+
+
+class RetryTimeoutError(RetryError, TimeoutError):
+    """A time limit of the library cut the last try: ``attempt_timeout``, ``total_timeout`` or an inbound deadline.
+
+    A ``TimeoutError`` (so ``except asyncio.TimeoutError`` still catches it);
+    ``limit`` names the limit, ``seconds`` its value, ``tries`` the tries made.
+    The transport's own timeout error is the ``__cause__``.
+    """
+
+    def __init__(self, limit: str, seconds: float, tries: int) -> None:
+        plural = "try" if tries == 1 else "tries"
+        super().__init__(f"{limit} of {seconds:g} s ran out after {tries} {plural}")
+        self.limit = limit
+        self.seconds = seconds
+        self.tries = tries

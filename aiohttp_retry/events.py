@@ -29,6 +29,8 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Callable, Iterable
+from functools import partial
+from logging import DEBUG
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp_retry.policy.stop import ErrorKind, StopReason
@@ -48,6 +50,7 @@ __all__ = [
     "RetryScheduled",
     "TryFinished",
     "TryStarted",
+    "emit_to",
 ]
 
 _log = logging.getLogger("aiohttp_retry")
@@ -190,9 +193,7 @@ class HedgeWon(NamedTuple):
         return _safe_repr(self, self._fields)
 
 
-Event = (
-    TryStarted | TryFinished | RetryScheduled | GaveUp | BudgetRefused | BreakerStateChange | HedgeFired | HedgeWon
-)
+Event = TryStarted | TryFinished | RetryScheduled | GaveUp | BudgetRefused | BreakerStateChange | HedgeFired | HedgeWon
 
 #: Anything called with each event; an awaitable it returns is run as a task.
 Listener = Callable[[Any], object]
@@ -217,11 +218,16 @@ class Listeners:
                 raise TypeError(msg)
         self.log = log
         self.all: tuple[Listener, ...] = self.users if log is None else (*self.users, log)
-        self.debug_on: Callable[[], bool] = log.debug_on if log is not None else _never
+        #: Whether the logger writes DEBUG lines now (a C-level partial: it runs on every call).
+        self.debug_on: Callable[[], bool] = partial(log.enabled, DEBUG) if log is not None else _never
 
     def watching_tries(self) -> bool:
         """Whether per-try events are wanted now."""
         return bool(self.users) or self.debug_on()
+
+    def for_tries(self) -> tuple[Listener, ...]:
+        """Who gets per-try events now: the users, and the logging listener only while DEBUG is on."""
+        return self.all if self.debug_on() else self.users
 
     def with_users(self, more: Iterable[Listener]) -> Listeners:
         """These listeners and ``more``."""
@@ -230,13 +236,18 @@ class Listeners:
 
     def emit(self, event: Any) -> None:
         """Give ``event`` to every listener; one that raises is logged once and skipped."""
-        for listener in self.all:
-            try:
-                result = listener(event)
-                if result is not None and inspect.isawaitable(result):
-                    _run_detached(result, listener)
-            except Exception:  # noqa: BLE001 - a listener never breaks a call
-                _report_failure(listener)
+        emit_to(self.all, event)
+
+
+def emit_to(listeners: tuple[Listener, ...], event: Any) -> None:
+    """Give ``event`` to each of ``listeners``; one that raises is logged once and skipped."""
+    for listener in listeners:
+        try:
+            result = listener(event)
+            if result is not None and inspect.isawaitable(result):
+                _run_detached(result, listener)
+        except Exception:  # noqa: BLE001, PERF203 - a listener never breaks a call
+            _report_failure(listener)
 
 
 def _never() -> bool:
@@ -251,9 +262,7 @@ def _report_failure(listener: Listener, error: BaseException | None = None) -> N
     if id(listener) in _failed:
         return
     _failed.add(id(listener))
-    _log.error(
-        "listener %r raised; it is skipped for this event (reported once)", listener, exc_info=error or True
-    )
+    _log.error("listener %r raised; it is skipped for this event (reported once)", listener, exc_info=error or True)
 
 
 def _run_detached(awaitable: Any, listener: Listener) -> None:

@@ -32,6 +32,8 @@ __all__ = ["DecorrelatedJitterRetry", "FullJitterRetry"]
 
 
 class _JitteredRetry(RetryOptionsBase):
+    _default_methods = SAFE_METHODS
+
     def __init__(
         self,
         attempts: int = 3,
@@ -47,17 +49,17 @@ class _JitteredRetry(RetryOptionsBase):
         **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
-            attempts,
-            statuses,
-            exceptions,
-            SAFE_METHODS if methods is None else methods,
-            retry_all_server_errors,
-            evaluate_response_callback,
-            **common,
+            attempts, statuses, exceptions, methods, retry_all_server_errors, evaluate_response_callback, **common
         )
         self.start_timeout = check_delay(start_timeout, "start_timeout")
         self.max_timeout = check_delay(max_timeout, "max_timeout")
+        if rng is not None and not isinstance(rng, random.Random):
+            msg = f"rng must be a random.Random instance or None, got {rng!r}"
+            raise TypeError(msg)
         self.rng = rng or random.Random()
+
+    def _schedule(self) -> dict[str, object]:
+        return {**super()._schedule(), "start_timeout": self.start_timeout, "max_timeout": self.max_timeout}
 
 
 class FullJitterRetry(_JitteredRetry):
@@ -95,6 +97,9 @@ class FullJitterRetry(_JitteredRetry):
             **common,
         )
         self.factor = check_factor(factor)
+
+    def _schedule(self) -> dict[str, object]:
+        return {**super()._schedule(), "factor": self.factor}
 
     def get_timeout(self, attempt: int, response: ClientResponse | None = None) -> float:  # noqa: ARG002
         """``uniform(0, min(start_timeout * factor ** attempt, max_timeout))``."""

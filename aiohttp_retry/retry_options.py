@@ -3,7 +3,7 @@
 Each class is a thin, validated face over the pure functions in
 :mod:`aiohttp_retry.policy`. An options object holds configuration only, never
 the state of a request, so one object can serve any number of concurrent
-requests and clients.
+requests and clients. What all of them share is in :mod:`aiohttp_retry.options_base`.
 
 ``get_timeout(attempt, response)`` returns the wait before the next try.
 ``attempt`` counts the sleeps of one request from 0: ``get_timeout(0)`` is the
@@ -12,12 +12,22 @@ wait after the first failed attempt.
 
 from __future__ import annotations
 
-import enum
 import random
 import warnings
-from collections.abc import Awaitable, Callable, Iterable
-from typing import TYPE_CHECKING, Any, Final, Literal, TypedDict, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
+from aiohttp_retry.options_base import (
+    DEFAULT_REPLAY_BUFFER,
+    INHERIT,
+    CommonOptions,
+    EvaluateResponseCallbackType,
+    Inherit,
+    RetryOptionsBase,
+    _checked,  # noqa: F401 - client.py and middleware.py import it from here
+    check_breaker,
+    check_budget,
+)
 from aiohttp_retry.policy.backoff import (
     exponential_delay,
     fibonacci_delay,
@@ -25,13 +35,7 @@ from aiohttp_retry.policy.backoff import (
     list_delay,
     uniform_delay,
 )
-from aiohttp_retry.policy.breaker import CircuitBreaker
-from aiohttp_retry.policy.budget import RetryBudget
-from aiohttp_retry.policy.classify import ALL_METHODS
-from aiohttp_retry.policy.deadline import TimeLimits
-from aiohttp_retry.policy.hedging import Hedging
-from aiohttp_retry.policy.retry_after import RetryAfter
-from aiohttp_retry.policy.validate import check_attempts, check_delay, check_factor, check_size
+from aiohttp_retry.policy.validate import check_delay, check_factor
 
 if TYPE_CHECKING:
     from aiohttp import ClientResponse
@@ -50,193 +54,9 @@ __all__ = [
     "RandomRetry",
     "RetryOptions",
     "RetryOptionsBase",
+    "check_breaker",
+    "check_budget",
 ]
-
-#: Decides whether a response is good (``True``: return it) or worth another
-#: attempt (``False``). May be a plain function or a coroutine function.
-EvaluateResponseCallbackType = Callable[["ClientResponse"], Awaitable[bool] | bool]
-
-
-class Inherit(enum.Enum):
-    """Marks a setting left to the client or middleware that runs the call."""
-
-    CLIENT = "client"
-
-
-#: ``Inherit.CLIENT`` as a plain module constant: reading a member through the enum
-#: class costs about as much as the rest of the success path's checks together.
-INHERIT: Final = Inherit.CLIENT
-
-_T = TypeVar("_T")
-
-
-def _checked(value: _T, name: str, kind: type) -> _T:
-    if value is not None and value is not Inherit.CLIENT and not isinstance(value, kind):
-        msg = f"{name} must be a {kind.__name__} instance or None, got {value!r}"
-        raise ValueError(msg)
-    return value
-
-
-#: Bytes of a one-shot request body (async iterable) read ahead so that it can be sent again.
-DEFAULT_REPLAY_BUFFER = 1024 * 1024
-
-
-class CommonOptions(TypedDict, total=False):
-    """Keyword-only settings that every option class accepts.
-
-    Attributes:
-        retry_network_errors: retry connection errors, server disconnects and
-            timeouts (:data:`~aiohttp_retry.policy.NETWORK_ERRORS`) for
-            idempotent requests, and failed connects for every request. Default True.
-        retry_after: how ``Retry-After`` is honoured; ``None`` ignores it.
-            Default ``RetryAfter()``: 429 and 503, at most 60 s.
-        total_timeout: seconds for the whole call, tries and waits included.
-        attempt_timeout: seconds for one try, until its response headers arrive.
-        propagate_timeout: send the time left to the server as ``X-Request-Timeout``.
-        idempotency_header: a request carrying this header is treated as
-            idempotent whatever its method. Default ``"Idempotency-Key"``.
-        replay_buffer: bytes of an async-iterable body read ahead so that it
-            can be sent again; a longer body is sent once and not retried.
-        hedging: overlap tries of idempotent requests (``RetryClient`` only); default off.
-        retry_budget: the retry budget for calls with these options; default
-            the client's or middleware's own (on: 20 % per origin).
-        circuit_breaker: the circuit breaker for calls with these options;
-            default the client's or middleware's own (off unless given).
-    """
-
-    retry_network_errors: bool
-    retry_after: RetryAfter | None
-    total_timeout: float | None
-    attempt_timeout: float | None
-    propagate_timeout: bool
-    idempotency_header: str | None
-    replay_buffer: int
-    hedging: Hedging | None
-    retry_budget: RetryBudget | Literal[Inherit.CLIENT] | None
-    circuit_breaker: CircuitBreaker | Literal[Inherit.CLIENT] | None
-
-
-class RetryOptionsBase:
-    """What to retry and how many times; subclasses add the wait between tries.
-
-    Args:
-        attempts: total number of tries, the first included; an int >= 1.
-        statuses: status codes to retry, in addition to every status >= 500
-            when ``retry_all_server_errors`` is true.
-        exceptions: exception classes to retry for every method in ``methods``.
-        methods: HTTP methods that may be retried at all (case-insensitive);
-            default: all nine standard methods.
-        retry_all_server_errors: retry every status >= 500.
-        evaluate_response_callback: consulted for responses whose status
-            alone does not call for a retry; ``False`` means retry. Sync or async.
-        **common: the keyword-only settings of :class:`CommonOptions`.
-    """
-
-    def __init__(
-        self,
-        attempts: int = 3,
-        statuses: Iterable[int] | None = None,
-        exceptions: Iterable[type[BaseException]] | None = None,
-        methods: Iterable[str] | None = None,
-        retry_all_server_errors: bool = True,
-        evaluate_response_callback: EvaluateResponseCallbackType | None = None,
-        **common: Unpack[CommonOptions],
-    ) -> None:
-        self.attempts = attempts
-        self.statuses = statuses
-        self.exceptions = exceptions
-        self.methods = methods
-        self.retry_all_server_errors = retry_all_server_errors
-        if evaluate_response_callback is not None and not callable(evaluate_response_callback):
-            msg = f"evaluate_response_callback must be callable or None, got {evaluate_response_callback!r}"
-            raise ValueError(msg)
-        self.evaluate_response_callback = evaluate_response_callback
-        unknown = set(common) - set(CommonOptions.__annotations__)
-        if unknown:
-            msg = f"{type(self).__name__}() got unexpected keyword argument(s): {', '.join(sorted(unknown))}"
-            raise TypeError(msg)
-        self.retry_network_errors = bool(common.get("retry_network_errors", True))
-        self.retry_after = _checked(common.get("retry_after", RetryAfter()), "retry_after", RetryAfter)
-        self.idempotency_header = common.get("idempotency_header", "Idempotency-Key")
-        self.time_limits = TimeLimits(
-            total=common.get("total_timeout"),
-            attempt=common.get("attempt_timeout"),
-            propagate=bool(common.get("propagate_timeout", False)),
-        )
-        self.replay_buffer = check_size(common.get("replay_buffer", DEFAULT_REPLAY_BUFFER), "replay_buffer")
-        self.hedging = _checked(common.get("hedging"), "hedging", Hedging)
-        self.retry_budget = _checked(common.get("retry_budget", Inherit.CLIENT), "retry_budget", RetryBudget)
-        self.circuit_breaker = _checked(
-            common.get("circuit_breaker", Inherit.CLIENT), "circuit_breaker", CircuitBreaker
-        )
-
-    @property
-    def attempts(self) -> int:
-        """Total number of tries, the first included."""
-        return self._attempts
-
-    @attempts.setter
-    def attempts(self, value: int) -> None:
-        self._attempts = check_attempts(value)
-
-    @property
-    def statuses(self) -> frozenset[int]:
-        """Status codes retried besides the server errors."""
-        return self._statuses
-
-    @statuses.setter
-    def statuses(self, value: Iterable[int] | None) -> None:
-        codes = frozenset(value or ())
-        bad = [c for c in codes if isinstance(c, bool) or not isinstance(c, int)]
-        if bad:
-            msg = f"statuses must hold integer status codes, got {bad[0]!r}"
-            raise ValueError(msg)
-        self._statuses = codes
-
-    @property
-    def exceptions(self) -> frozenset[type[BaseException]]:
-        """Exception classes retried for every allowed method."""
-        return self._exceptions
-
-    @exceptions.setter
-    def exceptions(self, value: Iterable[type[BaseException]] | None) -> None:
-        classes = frozenset(value or ())
-        bad = [c for c in classes if not (isinstance(c, type) and issubclass(c, BaseException))]
-        if bad:
-            msg = f"exceptions must hold exception classes, got {bad[0]!r}"
-            raise ValueError(msg)
-        self._exceptions = classes
-        self._exception_tuple = tuple(classes)
-
-    @property
-    def methods(self) -> frozenset[str]:
-        """Upper-case HTTP methods that may be retried."""
-        return self._methods
-
-    @methods.setter
-    def methods(self, value: Iterable[str] | None) -> None:
-        if value is None:
-            self._methods = ALL_METHODS
-            return
-        if isinstance(value, str):
-            msg = f"methods must be a collection of method names such as {{'GET', 'PUT'}}, got the string {value!r}"
-            raise ValueError(msg)
-        bad = [m for m in value if not isinstance(m, str)]
-        if bad:
-            msg = f"methods must hold method names as strings, got {bad[0]!r}"
-            raise ValueError(msg)
-        self._methods = frozenset(m.upper() for m in value)
-
-    def get_timeout(self, attempt: int, response: ClientResponse | None = None) -> float:
-        """Seconds to wait after failed try number ``attempt + 1``.
-
-        ``response`` is the failed response, or ``None`` when the try raised.
-        """
-        raise NotImplementedError
-
-    def next_delay(self, attempt: int, response: ClientResponse | None, previous: float | None) -> float:  # noqa: ARG002
-        """The wait the engine asks for: ``get_timeout`` unless a schedule needs the ``previous`` wait."""
-        return self.get_timeout(attempt, response)
 
 
 class ExponentialRetry(RetryOptionsBase):
@@ -256,17 +76,19 @@ class ExponentialRetry(RetryOptionsBase):
         **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
-            attempts,
-            statuses,
-            exceptions,
-            methods,
-            retry_all_server_errors,
-            evaluate_response_callback,
-            **common,
+            attempts, statuses, exceptions, methods, retry_all_server_errors, evaluate_response_callback, **common
         )
         self._start_timeout = check_delay(start_timeout, "start_timeout")
         self._max_timeout = check_delay(max_timeout, "max_timeout")
         self._factor = check_factor(factor)
+
+    def _schedule(self) -> dict[str, object]:
+        return {
+            **super()._schedule(),
+            "start_timeout": self._start_timeout,
+            "max_timeout": self._max_timeout,
+            "factor": self._factor,
+        }
 
     def get_timeout(self, attempt: int, response: ClientResponse | None = None) -> float:  # noqa: ARG002
         """``min(start_timeout * factor ** attempt, max_timeout)``."""
@@ -290,13 +112,7 @@ class RandomRetry(RetryOptionsBase):
         **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
-            attempts,
-            statuses,
-            exceptions,
-            methods,
-            retry_all_server_errors,
-            evaluate_response_callback,
-            **common,
+            attempts, statuses, exceptions, methods, retry_all_server_errors, evaluate_response_callback, **common
         )
         self.min_timeout = check_delay(min_timeout, "min_timeout")
         self.max_timeout = check_delay(max_timeout, "max_timeout")
@@ -305,8 +121,12 @@ class RandomRetry(RetryOptionsBase):
             raise ValueError(msg)
         if not callable(random_func):
             msg = f"random_func must be a callable returning a float in [0, 1), got {random_func!r}"
-            raise ValueError(msg)
+            raise TypeError(msg)
         self.random = random_func
+
+    def _schedule(self) -> dict[str, object]:
+        shown = {**super()._schedule(), "min_timeout": self.min_timeout, "max_timeout": self.max_timeout}
+        return shown if self.random is random.random else {**shown, "random_func": self.random}
 
     def get_timeout(self, attempt: int, response: ClientResponse | None = None) -> float:  # noqa: ARG002
         """``min_timeout + random_func() * (max_timeout - min_timeout)``."""
@@ -331,11 +151,11 @@ class ListRetry(RetryOptionsBase):
         **common: Unpack[CommonOptions],
     ) -> None:
         if isinstance(timeouts, (str, bytes)) or not isinstance(timeouts, Iterable):
-            msg = f"timeouts must be a non-empty list of seconds, got {timeouts!r}"
-            raise ValueError(msg)
-        self.timeouts = [check_delay(t, "timeouts[]") for t in timeouts]
+            msg = f"timeouts must be a non-empty list of seconds such as [0.5, 1, 2], got {timeouts!r}"
+            raise TypeError(msg)
+        self.timeouts = [check_delay(t, f"timeouts[{i}]") for i, t in enumerate(timeouts)]
         if not self.timeouts:
-            msg = "timeouts must be a non-empty list of seconds, got an empty one"
+            msg = "timeouts must be a non-empty list of seconds such as [0.5, 1, 2], got an empty one"
             raise ValueError(msg)
         super().__init__(
             len(self.timeouts),
@@ -346,6 +166,11 @@ class ListRetry(RetryOptionsBase):
             evaluate_response_callback,
             **common,
         )
+
+    def _schedule(self) -> dict[str, object]:
+        # attempts follows from timeouts unless it was changed later
+        shown: dict[str, object] = {"timeouts": self.timeouts}
+        return shown if self.attempts == len(self.timeouts) else {**shown, **super()._schedule()}
 
     def get_timeout(self, attempt: int, response: ClientResponse | None = None) -> float:  # noqa: ARG002
         """``timeouts[attempt]``, the last entry past the end."""
@@ -371,16 +196,13 @@ class FibonacciRetry(RetryOptionsBase):
         **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
-            attempts,
-            statuses,
-            exceptions,
-            methods,
-            retry_all_server_errors,
-            evaluate_response_callback,
-            **common,
+            attempts, statuses, exceptions, methods, retry_all_server_errors, evaluate_response_callback, **common
         )
         self.multiplier = check_delay(multiplier, "multiplier")
         self.max_timeout = check_delay(max_timeout, "max_timeout")
+
+    def _schedule(self) -> dict[str, object]:
+        return {**super()._schedule(), "multiplier": self.multiplier, "max_timeout": self.max_timeout}
 
     def get_timeout(self, attempt: int, response: ClientResponse | None = None) -> float:  # noqa: ARG002
         """``min(multiplier * F(attempt + 3), max_timeout)``."""
@@ -412,19 +234,17 @@ class JitterRetry(ExponentialRetry):
         **common: Unpack[CommonOptions],
     ) -> None:
         super().__init__(
-            attempts,
-            start_timeout,
-            max_timeout,
-            factor,
-            statuses,
-            exceptions,
-            methods,
-            retry_all_server_errors,
-            evaluate_response_callback,
-            **common,
-        )
+            attempts, start_timeout, max_timeout, factor, statuses, exceptions, methods,
+            retry_all_server_errors, evaluate_response_callback, **common,
+        )  # fmt: skip
         self._random_interval_size = check_delay(random_interval_size, "random_interval_size")
+        if rng is not None and not isinstance(rng, random.Random):
+            msg = f"rng must be a random.Random instance or None, got {rng!r}"
+            raise TypeError(msg)
         self._rng = rng
+
+    def _schedule(self) -> dict[str, object]:
+        return {**super()._schedule(), "random_interval_size": self._random_interval_size}
 
     def get_timeout(self, attempt: int, response: ClientResponse | None = None) -> float:  # noqa: ARG002
         """``min(start_timeout * factor ** attempt, max_timeout) + uniform(0, random_interval_size) ** factor``."""

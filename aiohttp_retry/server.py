@@ -16,7 +16,7 @@ import asyncio
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from aiohttp_retry.engine import inbound_deadline, set_inbound_deadline
+from aiohttp_retry.engine.inbound import inbound_deadline, set_inbound_deadline
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, parse_timeout_header
 
 __all__ = ["current_deadline", "deadline_middleware"]

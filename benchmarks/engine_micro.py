@@ -1,10 +1,12 @@
 """In-process micro-benchmark: what one successful call costs in the engine and the adapters, no network.
 
-``send`` returns a ready-made 200 response at once, so every nanosecond
-measured beyond the baseline (a loop that awaits ``send`` itself) is spent in
-aiohttp_retry: ``engine.execute``, ``RetryClient.get`` (with a fake session
-as ``client._client``) and ``RetryMiddleware.__call__`` (with a fake request
-and handler). Each figure is the best of ``--repeats`` timed loops of
+A fake exchange's ``send`` returns a ready-made 200 response at once, so every
+nanosecond measured beyond the baseline (a loop that awaits ``send`` itself)
+is spent in aiohttp_retry: ``engine.run`` (its fast path, and the sequential
+loop that a plan with a response callback goes through), ``RetryClient.get``
+(with a fake session as ``client._client``) and ``RetryMiddleware.__call__``
+(with a fake request and handler), each also with a no-op listener and with a
+circuit breaker and a total deadline. Each figure is the best of ``--repeats`` timed loops of
 ``--calls`` calls, timed in CPU time of this process (so that other load on the
 machine inflates it less than wall time), with the garbage collector off during
 the loop, as timeit does.
@@ -18,23 +20,28 @@ import argparse
 import asyncio
 import gc
 import json
-import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import aiohttp
 from yarl import URL
 
-from aiohttp_retry import ExponentialRetry, RetryClient, RetryMiddleware
-from aiohttp_retry.engine import execute, first_is_final, start_first_try
+from aiohttp_retry import (
+    CircuitBreaker,
+    ExponentialRetry,
+    FullJitterRetry,
+    RetryClient,
+    RetryMiddleware,
+    RetryOptionsBase,
+)
+from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC
+from aiohttp_retry.engine import plan_of, run
+from aiohttp_retry.events import Listeners
 
 URL_TEXT = "http://127.0.0.1:8080/"
-LOGGER = logging.getLogger("aiohttp_retry")
-
-
-class RequestInfo:
-    headers: Mapping[str, str] = {}
+NO_LISTENERS = Listeners(users=(), log=None)
 
 
 class ReadyResponse:
@@ -43,7 +50,7 @@ class ReadyResponse:
     status = 200
     method = "GET"
     headers: Mapping[str, str] = {}
-    request_info = RequestInfo()
+    content_length = 2
 
     def release(self) -> None:
         pass
@@ -52,16 +59,36 @@ class ReadyResponse:
 RESPONSE: Any = ReadyResponse()
 
 
-async def send(_attempt: int, _budget: float | None) -> Any:
+async def ready() -> Any:
     return RESPONSE
 
 
-def describe(_attempt: int) -> tuple[str, Mapping[str, Any] | None]:
-    return "GET", None
+class ReadyExchange:
+    """The engine's view of one call whose every try returns the ready response at once."""
+
+    __slots__ = ("response",)
+    codec = AIOHTTP_CODEC
+    method = "GET"
+    url = URL_TEXT
+    hedgeable = False
+    finish = None
+    response: Any
+
+    def send(self, _attempt: int, _time_left: float | None) -> Awaitable[Any]:
+        return ready()
+
+    def describe(self, _attempt: int) -> tuple[str, Any, Mapping[str, Any] | None]:
+        return "GET", URL_TEXT, None
+
+    def resend_refusal(self, _attempt: int) -> str | None:
+        return None
 
 
 class FakeSession:
     """Stands in for ``ClientSession``: ``request`` returns an awaitable of the ready response."""
+
+    timeout = aiohttp.ClientTimeout()
+    headers: Mapping[str, str] = {}
 
     async def request(self, _method: str, _url: Any, **_kwargs: Any) -> Any:
         return RESPONSE
@@ -71,13 +98,19 @@ class FakeRequest:
     """The attributes of ``ClientRequest`` that ``RetryMiddleware`` reads."""
 
     method = "GET"
-    headers: Mapping[str, str] = {}
     body = None
     url = URL(URL_TEXT)
+
+    def __init__(self) -> None:
+        self.headers: dict[str, str] = {}
 
 
 async def handler(_request: Any) -> Any:
     return RESPONSE
+
+
+def no_op_listener(_event: object) -> None:
+    pass
 
 
 Loop = Callable[[int], Awaitable[None]]
@@ -99,25 +132,25 @@ async def best_ns(loop: Loop, calls: int, repeats: int) -> float:
 
 
 async def baseline_send(n: int) -> None:
+    send = ReadyExchange().send
     for _ in range(n):
         await send(1, None)
 
 
-async def engine_calls(n: int) -> None:
-    """The engine's part of a successful call, as the adapters run it: open the fast path, send, judge."""
-    options = ExponentialRetry()
-    for _ in range(n):
-        attempts = start_first_try(options, LOGGER, "", None, None)
-        response = await send(1, None)
-        if not first_is_final(options, attempts, response.status):
-            await execute(send, describe, options, logger=LOGGER, first=response, attempts=attempts)
+def engine_loop(options: RetryOptionsBase) -> Loop:
+    """``await run(plan, exchange, "", None, None, listeners)``: no key, budget, breaker or listener.
 
+    One exchange serves every call (``run`` only sets its ``response``), so
+    that the figure is the engine's alone, as ``await send()`` is the baseline's.
+    """
+    plan = plan_of(options)
+    exchange = ReadyExchange()
 
-async def loop_calls(n: int) -> None:
-    """The full attempt loop for a successful call (what the fast path avoids)."""
-    options = ExponentialRetry()
-    for _ in range(n):
-        await execute(send, describe, options, logger=LOGGER)
+    async def calls(n: int) -> None:
+        for _ in range(n):
+            await run(plan, exchange, "", None, None, NO_LISTENERS)
+
+    return calls
 
 
 def client_loops(client: RetryClient) -> tuple[Loop, Loop]:
@@ -144,12 +177,12 @@ async def baseline_session(n: int) -> None:
 
 
 def middleware_loop(middleware: RetryMiddleware) -> Loop:
-    async def run(n: int) -> None:
+    async def calls(n: int) -> None:
         request: Any = FakeRequest()
         for _ in range(n):
             await middleware(request, handler)
 
-    return run
+    return calls
 
 
 async def baseline_handler(n: int) -> None:
@@ -161,42 +194,61 @@ async def baseline_handler(n: int) -> None:
 async def measure(calls: int, repeats: int) -> dict[str, Any]:
     """Every figure, in ns per call, and the costs (figure minus its baseline)."""
     client, lean = RetryClient(), RetryClient(retry_budget=None)
-    client._client = lean._client = FakeSession()  # noqa: SLF001 - requests go to the fake; close() closes the real one
+    listened = RetryClient(listeners=[no_op_listener])
+    protected = RetryClient(circuit_breaker=CircuitBreaker(), retry_options=ExponentialRetry(total_timeout=30.0))
+    clients = (client, lean, listened, protected)
+    for each in clients:
+        each._client = FakeSession()  # noqa: SLF001 - requests go to the fake; close() closes the real one
+    protected_middleware = RetryMiddleware(FullJitterRetry(total_timeout=30.0), circuit_breaker=CircuitBreaker())
     try:
         loops: dict[str, tuple[Loop, str]] = {
             "baseline: await send()": (baseline_send, "a coroutine returning the response"),
-            "engine fast path": (engine_calls, "start_first_try, send, first_is_final; no budget"),
-            "engine.execute, full loop": (loop_calls, "ExponentialRetry(), logger, no budget"),
+            "engine fast path": (engine_loop(ExponentialRetry()), "engine.run, ExponentialRetry(); no budget"),
+            "engine slow path": (
+                engine_loop(ExponentialRetry(evaluate_response_callback=lambda _r: True)),
+                "a response callback: the sequential loop judges try 1",
+            ),
             "baseline: await session.request()": (baseline_session, "fake session, release()"),
             "RetryClient async with get()": (client_loops(client)[0], "default client (with retry budget)"),
             "RetryClient await get()": (client_loops(client)[1], "default client, release()"),
             "RetryClient async with, no budget": (client_loops(lean)[0], "RetryClient(retry_budget=None)"),
+            "RetryClient async with, listener": (client_loops(listened)[0], "listeners=[a no-op function]"),
+            "RetryClient async with, protected": (
+                client_loops(protected)[0],
+                "CircuitBreaker(), ExponentialRetry(total_timeout=30)",
+            ),
             "baseline: await handler()": (baseline_handler, "fake middleware handler"),
             "RetryMiddleware()": (middleware_loop(RetryMiddleware()), "default middleware (with retry budget)"),
             "RetryMiddleware, no budget": (middleware_loop(RetryMiddleware(retry_budget=None)), "retry_budget=None"),
+            "RetryMiddleware, listener": (
+                middleware_loop(RetryMiddleware(listeners=[no_op_listener])),
+                "listeners=[a no-op function]",
+            ),
+            "RetryMiddleware, protected": (
+                middleware_loop(protected_middleware),
+                "CircuitBreaker(), FullJitterRetry(total_timeout=30)",
+            ),
         }
         figures = {
             name: {"ns_per_call": await best_ns(loop, calls, repeats), "note": note}
             for name, (loop, note) in loops.items()
         }
     finally:
-        await client.close()
-        await lean.close()
+        for each in clients:
+            await each.close()
     return {"calls": calls, "repeats": repeats, "figures": figures, "costs": costs_of(figures)}
 
 
 def costs_of(figures: dict[str, dict[str, Any]]) -> dict[str, float]:
-    """Each measured path minus the baseline it wraps."""
-    pairs = {
-        "engine fast path": "baseline: await send()",
-        "engine.execute, full loop": "baseline: await send()",
-        "RetryClient async with get()": "baseline: await session.request()",
-        "RetryClient await get()": "baseline: await session.request()",
-        "RetryClient async with, no budget": "baseline: await session.request()",
-        "RetryMiddleware()": "baseline: await handler()",
-        "RetryMiddleware, no budget": "baseline: await handler()",
-    }
-    return {name: figures[name]["ns_per_call"] - figures[base]["ns_per_call"] for name, base in pairs.items()}
+    """Each measured path minus the baseline it wraps: the nearest ``baseline:`` figure listed before it."""
+    costs: dict[str, float] = {}
+    base = 0.0
+    for name, figure in figures.items():
+        if name.startswith("baseline:"):
+            base = figure["ns_per_call"]
+        else:
+            costs[name] = figure["ns_per_call"] - base
+    return costs
 
 
 def print_report(result: dict[str, Any]) -> None:

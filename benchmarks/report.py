@@ -7,6 +7,23 @@ from collections.abc import Sequence
 from typing import Any
 
 BASELINE = "bare"
+#: The reference of the middleware form: aiohttp's own cost of one middleware that does nothing.
+MIDDLEWARE_BASELINE = "middleware-noop"
+#: The contenders compared with :data:`MIDDLEWARE_BASELINE` too.
+MIDDLEWARES = ("middleware", "middleware-protected")
+#: Every contender, in the order the tables list them: bare first, then each form, its references last.
+CONTENDER_ORDER = (
+    "bare",
+    "bare-again",
+    "retryclient",
+    "retryclient-listener",
+    "retryclient-protected",
+    "retryclient-request",
+    "middleware",
+    "middleware-protected",
+    "middleware-noop",
+    "upstream",
+)
 
 #: (key in a worker's JSON, label, whether higher is better)
 METRICS: tuple[tuple[str, str, bool], ...] = (
@@ -61,17 +78,23 @@ def by_contender(results: Sequence[dict[str, Any]], key: str) -> dict[str, list[
 
 
 def summarize(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
-    """Per metric and contender: min, median, max and the median's ratio to bare's median."""
+    """Per metric and contender: min, median, max and the median's ratio to bare's median.
+
+    The middleware contenders also get the ratio to middleware-noop's median.
+    """
     summary: dict[str, dict[str, dict[str, float]]] = {}
     for key, _label, _higher in METRICS:
         values = by_contender(results, key)
         base = statistics.median(values[BASELINE]) if values.get(BASELINE) else None
+        noop = statistics.median(values[MIDDLEWARE_BASELINE]) if values.get(MIDDLEWARE_BASELINE) else None
         summary[key] = {}
         for name, series in values.items():
             median = statistics.median(series)
             entry = {"min": min(series), "median": median, "max": max(series), "rounds": len(series)}
             if base:
                 entry["ratio_vs_bare"] = median / base
+            if noop and name in MIDDLEWARES:
+                entry["ratio_vs_middleware_noop"] = median / noop
             summary[key][name] = entry
     return summary
 
@@ -92,9 +115,8 @@ def round_ratios(results: Sequence[dict[str, Any]], key: str) -> dict[str, list[
 
 
 def contender_order(name: str) -> int:
-    """Sort key: bare first, then the order the issue lists the contenders in."""
-    order = ("bare", "bare-again", "retryclient", "retryclient-request", "middleware", "middleware-noop", "upstream")
-    return order.index(name) if name in order else len(order)
+    """Sort key: the position in :data:`CONTENDER_ORDER`; unknown names last."""
+    return CONTENDER_ORDER.index(name) if name in CONTENDER_ORDER else len(CONTENDER_ORDER)
 
 
 def metric_tables(results: Sequence[dict[str, Any]]) -> str:
@@ -103,44 +125,58 @@ def metric_tables(results: Sequence[dict[str, Any]]) -> str:
     rounds = sorted({r["round"] for r in results})
     parts: list[str] = []
     for key, label, higher in METRICS:
+        noop = _base(summary, key, MIDDLEWARE_BASELINE)
         rows = [
-            [name, number(s["min"]), number(s["median"]), number(s["max"]), ratio(s["median"], _base(summary, key))]
+            [
+                name,
+                number(s["min"]),
+                number(s["median"]),
+                number(s["max"]),
+                ratio(s["median"], _base(summary, key)),
+                ratio(s["median"], noop) if name in MIDDLEWARES else "",
+            ]
             for name, s in sorted(summary[key].items(), key=lambda item: contender_order(item[0]))
         ]
         better = "higher" if higher else "lower"
-        parts.append(f"{label} ({better} is better)\n" + table(["contender", "min", "median", "max", "vs bare"], rows))
+        headers = ["contender", "min", "median", "max", "vs bare", "vs middleware-noop"]
+        parts.append(f"{label} ({better} is better)\n" + table(headers, rows))
         per_round = round_ratios(results, key)
         rows = [[name, *(f"{v:.3f}" if v is not None else "-" for v in row)] for name, row in per_round.items()]
         parts.append(f"  per-round ratio vs bare: {label}\n" + table(["contender", *(f"r{r}" for r in rounds)], rows))
     return "\n\n".join(parts)
 
 
-def _base(summary: dict[str, dict[str, dict[str, float]]], key: str) -> float | None:
-    entry = summary[key].get(BASELINE)
+def _base(summary: dict[str, dict[str, dict[str, float]]], key: str, name: str = BASELINE) -> float | None:
+    entry = summary[key].get(name)
     return entry["median"] if entry else None
 
 
 def instruction_table(counts: dict[str, dict[str, Any]]) -> str:
-    """Instructions per request under cachegrind, absolute and relative to bare."""
+    """Instructions per request under cachegrind, absolute and relative to bare; middlewares to middleware-noop too."""
     base = counts.get(BASELINE, {}).get("per_request")
+    noop = counts.get(MIDDLEWARE_BASELINE, {}).get("per_request")
     rows = []
     for name in sorted(counts, key=contender_order):
         entry = counts[name]
         if "error" in entry:
-            rows.append([name, "-", "-", "error", "-", "-"])
+            rows.append([name, "-", "-", "error", "-", "-", "", ""])
             continue
-        extra = f"{entry['per_request'] - base:+,.0f}" if base is not None else "-"
+        per_request = entry["per_request"]
+        versus_noop = ["", ""]
+        if name in MIDDLEWARES:
+            versus_noop = [ratio(per_request, noop), f"{per_request - noop:+,.0f}" if noop is not None else "-"]
         rows.append(
             [
                 name,
                 f"{entry['i1']:,}",
                 f"{entry['i2']:,}",
-                f"{entry['per_request']:,.0f}",
-                ratio(entry["per_request"], base),
-                extra,
+                f"{per_request:,.0f}",
+                ratio(per_request, base),
+                f"{per_request - base:+,.0f}" if base is not None else "-",
+                *versus_noop,
             ]
         )
-    headers = ["contender", "I refs (N1)", "I refs (N2)", "instr/request", "vs bare", "extra"]
+    headers = ["contender", "I refs (N1)", "I refs (N2)", "instr/request", "vs bare", "extra", "vs mw-noop", "extra"]
     return table(headers, rows)
 
 

@@ -54,10 +54,8 @@ def worker_env() -> dict[str, str]:
 
 
 def contender_pythons(settings: Settings) -> dict[str, str]:
-    """The Python each contender runs with, in the issue's order; upstream only if its venv is usable."""
-    pythons = dict.fromkeys(
-        ("bare", "bare-again", "retryclient", "retryclient-request", "middleware", "middleware-noop"), sys.executable
-    )
+    """The Python each contender runs with, in the tables' order; upstream only if its venv is usable."""
+    pythons = dict.fromkeys((name for name in report.CONTENDER_ORDER if name != "upstream"), sys.executable)
     if not settings.upstream:
         return pythons
     if settings.create_upstream:
@@ -117,7 +115,7 @@ def run_rounds(pythons: dict[str, str], server: Server, cores: Cores, settings: 
             result = run_worker(pythons[name], name, server, cores, settings)
             result.update(round=index + 1, contender=name, seconds=time.perf_counter() - started)
             status = f"ERROR {result['error']}" if "error" in result else f"{result['cpu_us_per_request']:.1f} us CPU"
-            print(f"  {name:<12} {result['seconds']:5.1f} s  {status}", file=sys.stderr, flush=True)
+            print(f"  {name:<21} {result['seconds']:5.1f} s  {status}", file=sys.stderr, flush=True)
             results.append(result)
     return results
 

@@ -9,11 +9,24 @@ this checkout's ``aiohttp_retry`` from the current directory:
         [--requests 20000] [--warmup 2000] [--concurrency 64] [--rss-requests 200000]
     python benchmarks/worker.py --contender bare --url ... --count 2000   # for valgrind: just N requests
 
-Contenders: bare (ClientSession), retryclient (RetryClient()), middleware
-(ClientSession(middlewares=[RetryMiddleware()])), upstream (2.9.1's RetryClient(),
-run with the upstream venv's Python), and two references: retryclient-request (RetryClient()
-sending every try through ClientSession.request) and middleware-noop (a middleware that only
-calls the next handler: aiohttp's own cost of the middleware form).
+Contenders, in the order the tables list them:
+
+- bare: ClientSession(), the baseline; bare-again: the same code again, to show the run's A/A noise;
+- retryclient: RetryClient();
+- retryclient-listener: RetryClient(listeners=[lambda event: None]), a no-op listener on every event;
+- retryclient-protected: RetryClient(circuit_breaker=CircuitBreaker(),
+  retry_options=ExponentialRetry(total_timeout=30.0)), a breaker and a total deadline;
+- retryclient-request: RetryClient() sending every try through ClientSession.request (a reference:
+  what the direct route to ClientSession._request saves);
+- middleware: ClientSession(middlewares=[RetryMiddleware()]);
+- middleware-protected: ClientSession(middlewares=[RetryMiddleware(FullJitterRetry(total_timeout=30.0),
+  circuit_breaker=CircuitBreaker())]);
+- middleware-noop: a middleware that only calls the next handler (a reference: aiohttp's own cost
+  of the middleware form);
+- upstream: 2.9.1's RetryClient(), run with the upstream venv's Python.
+
+Each contender imports only the names it needs, when it starts: upstream's
+aiohttp_retry has none of this checkout's newer ones.
 """
 
 from __future__ import annotations
@@ -26,32 +39,39 @@ import resource
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+if TYPE_CHECKING:
+    from aiohttp_retry import RetryClient, RetryMiddleware
+
 Fetch = Callable[[], Awaitable[int]]
-CONTENDERS = ("bare", "bare-again", "retryclient", "retryclient-request", "middleware", "middleware-noop", "upstream")
+CONTENDERS = (
+    "bare",
+    "bare-again",
+    "retryclient",
+    "retryclient-listener",
+    "retryclient-protected",
+    "retryclient-request",
+    "middleware",
+    "middleware-protected",
+    "middleware-noop",
+    "upstream",
+)
+RETRY_CLIENTS = frozenset(
+    {"retryclient", "retryclient-listener", "retryclient-protected", "retryclient-request", "upstream"}
+)
 UPSTREAM_VERSION = "2.9.1"
 
 
 async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Awaitable[None]], aiohttp.ClientSession]:
     """``(fetch, close, session)``: one GET of ``url`` with its body read, a closer, the session used."""
-    if name in {"retryclient", "retryclient-request", "upstream"}:
-        from aiohttp_retry import RetryClient  # noqa: PLC0415 - only the contenders that need it load it
-
-        if name == "retryclient-request":
-            # Diagnostic: every try through ClientSession.request, as for a session whose request is
-            # overridden, to show what the direct route to ClientSession._request saves.
-            import aiohttp_retry.client  # noqa: PLC0415
-
-            aiohttp_retry.client._SESSION_REQUEST = None  # type: ignore[assignment]  # noqa: SLF001
-
+    if name in RETRY_CLIENTS:
         if name == "upstream" and importlib.metadata.version("aiohttp_retry") != UPSTREAM_VERSION:
             msg = f"contender upstream needs aiohttp_retry {UPSTREAM_VERSION}; this Python has {library_info()}"
             raise SystemExit(msg)
-
-        client = RetryClient()
+        client = make_retry_client(name)
 
         async def fetch_retry() -> int:
             async with client.get(url) as resp:
@@ -59,11 +79,9 @@ async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Await
                 return resp.status
 
         return fetch_retry, client.close, client._client  # noqa: SLF001 - both versions keep the session there
-    if name == "middleware":
-        from aiohttp_retry import RetryMiddleware  # noqa: PLC0415
-
-        session = aiohttp.ClientSession(middlewares=[RetryMiddleware()])
-    elif name == "middleware-noop":  # diagnostic: what aiohttp's middleware dispatch costs by itself
+    if name in {"middleware", "middleware-protected"}:
+        session = aiohttp.ClientSession(middlewares=[make_retry_middleware(name)])
+    elif name == "middleware-noop":  # reference: what aiohttp's middleware dispatch costs by itself
         session = aiohttp.ClientSession(middlewares=[NoopMiddleware()])
     elif name in {"bare", "bare-again"}:  # bare-again: the same code again, to show the run's A/A noise
         session = aiohttp.ClientSession()
@@ -77,6 +95,36 @@ async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Await
             return resp.status
 
     return fetch, session.close, session
+
+
+def make_retry_client(name: str) -> RetryClient:
+    """The ``RetryClient`` of a ``retryclient*`` contender or of ``upstream``."""
+    from aiohttp_retry import RetryClient  # noqa: PLC0415 - only the contenders that need it load it
+
+    if name == "retryclient-listener":
+        return RetryClient(listeners=[lambda _event: None])
+    if name == "retryclient-protected":
+        from aiohttp_retry import CircuitBreaker, ExponentialRetry  # noqa: PLC0415 - not in upstream
+
+        return RetryClient(circuit_breaker=CircuitBreaker(), retry_options=ExponentialRetry(total_timeout=30.0))
+    if name == "retryclient-request":
+        # Reference: every try through ClientSession.request, as for a session whose request is
+        # overridden, to show what the direct route to ClientSession._request saves.
+        import aiohttp_retry.aiohttp_codec  # noqa: PLC0415 - not in upstream
+
+        aiohttp_retry.aiohttp_codec._SESSION_REQUEST = None  # type: ignore[assignment]  # noqa: SLF001
+    return RetryClient()
+
+
+def make_retry_middleware(name: str) -> RetryMiddleware:
+    """The ``RetryMiddleware`` of a ``middleware*`` contender (not ``middleware-noop``)."""
+    from aiohttp_retry import RetryMiddleware  # noqa: PLC0415 - only the contenders that need it load it
+
+    if name == "middleware-protected":
+        from aiohttp_retry import CircuitBreaker, FullJitterRetry  # noqa: PLC0415
+
+        return RetryMiddleware(FullJitterRetry(total_timeout=30.0), circuit_breaker=CircuitBreaker())
+    return RetryMiddleware()
 
 
 class NoopMiddleware:

@@ -11,7 +11,15 @@ import time
 from aiohttp import web
 from local_server import serve
 
-from aiohttp_retry import CircuitBreaker, CircuitOpenError, ExponentialRetry, Hedging, RetryBudget, RetryClient
+from aiohttp_retry import (
+    BreakerStateChange,
+    CircuitBreaker,
+    CircuitOpenError,
+    ExponentialRetry,
+    Hedging,
+    RetryBudget,
+    RetryClient,
+)
 
 
 async def main() -> None:
@@ -39,8 +47,14 @@ async def main() -> None:
                     pass
         print(f"retry budget: 100 calls into an outage cost {hits['down']} requests, not 400")
 
-        breaker = CircuitBreaker(minimum_throughput=5, break_duration=30, listeners=[print])
-        async with RetryClient(retry_options=ExponentialRetry(attempts=1), circuit_breaker=breaker) as client:
+        breaker = CircuitBreaker(minimum_throughput=5, break_duration=30)
+
+        def show_breaker(event: object) -> None:
+            if isinstance(event, BreakerStateChange):
+                print(f"circuit breaker event: {event.key} {event.old} -> {event.new}")
+
+        options = ExponentialRetry(attempts=1)
+        async with RetryClient(retry_options=options, circuit_breaker=breaker, listeners=[show_breaker]) as client:
             for _ in range(5):
                 async with client.get(f"{url}/down"):
                     pass

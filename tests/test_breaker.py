@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from aiohttp_retry import BreakerStateChange, CircuitBreaker
@@ -26,19 +28,38 @@ class FakeClock:
         return self.now
 
 
+class Recording(CircuitBreaker):
+    """A breaker that keeps the state changes it reports to the engine (from acquire and record)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.events: list[BreakerStateChange] = []
+
+    def acquire(self, key: str) -> Permit | float:
+        granted = super().acquire(key)
+        if isinstance(granted, Permit) and granted.change is not None:
+            self.events.append(granted.change)
+        return granted
+
+    def record(self, key: str, permit: Permit, *, failed: bool) -> BreakerStateChange | None:
+        change = super().record(key, permit, failed=failed)
+        if change is not None:
+            self.events.append(change)
+        return change
+
+
 def make(**kwargs: object) -> tuple[CircuitBreaker, FakeClock, list[BreakerStateChange]]:
     clock = FakeClock()
-    events: list[BreakerStateChange] = []
     settings: dict[str, object] = {
         "failure_ratio": 0.5,
         "minimum_throughput": 4,
         "window": 10,
         "break_duration": 5,
         "clock": clock,
-        "listeners": [events.append],
     }
     settings.update(kwargs)
-    return CircuitBreaker(**settings), clock, events  # type: ignore[arg-type]
+    breaker = Recording(**settings)
+    return breaker, clock, breaker.events
 
 
 def test_opens_at_the_failure_ratio_after_minimum_throughput() -> None:

@@ -36,7 +36,7 @@ from aiohttp_retry import (
     RetryMiddleware,
     RetryOptionsBase,
 )
-from aiohttp_retry.client import _request_of
+from aiohttp_retry.aiohttp_codec import request_of as _request_of
 from aiohttp_retry.types import ClientType
 from tests.fault_server import Drop, FaultServer, Reply
 
@@ -278,7 +278,7 @@ async def test_response_callback_may_be_sync_or_async(fault: FaultServer, is_asy
 
 async def test_response_callback_must_be_callable() -> None:
     """A non-callable evaluate_response_callback is rejected at construction."""
-    with pytest.raises(ValueError, match="evaluate_response_callback"):
+    with pytest.raises(TypeError, match="evaluate_response_callback"):
         ExponentialRetry(evaluate_response_callback=True)  # type: ignore[arg-type]
 
 
@@ -436,13 +436,19 @@ async def test_requests_repeats_the_last_params(fault: FaultServer) -> None:
 
 
 async def test_debug_log_names_every_attempt(fault: FaultServer, caplog: pytest.LogCaptureFixture) -> None:
-    """The default logger reports each attempt and the reason for each retry at DEBUG."""
+    """The default logger reports each attempt at DEBUG and each retry, with its cause and wait, at INFO."""
     path = fault.script("/e", 502, 200)
     with caplog.at_level(logging.DEBUG, logger="aiohttp_retry"):
         async with RetryClient(retry_options=NO_WAIT) as client, client.get(fault.url(path)):
             pass
     messages = [r.getMessage() for r in caplog.records if r.name == "aiohttp_retry"]
-    assert messages == ["Attempt 1 out of 3", "Retrying after response code: 502", "Attempt 2 out of 3"]
+    url = fault.url(path)
+    assert messages == [
+        "Attempt 1 out of 3",
+        f"Retrying GET {url} after status 502 in 0.000 s (try 1 of 3)",
+        "Attempt 2 out of 3",
+    ]
+    assert [r.levelname for r in caplog.records if r.name == "aiohttp_retry"] == ["DEBUG", "INFO", "DEBUG"]
 
 
 async def test_custom_logger_object(fault: FaultServer, aiohttp_client: AiohttpClient) -> None:
@@ -463,7 +469,7 @@ async def test_custom_logger_object(fault: FaultServer, aiohttp_client: AiohttpC
     async with client.get(path):
         pass
     assert log.lines[0] == "Attempt 1 out of 3"
-    assert log.lines[1].startswith("Retrying after exception: ServerDisconnectedError")
+    assert log.lines[1].startswith("Retrying GET /drop after ServerDisconnectedError")
     assert log.lines[2] == "Attempt 2 out of 3"
 
 
@@ -558,7 +564,7 @@ async def test_debug_log_never_shows_request_headers(fault: FaultServer, caplog:
         async with RetryClient(retry_options=opts, raise_for_status=True) as client:
             response = await client.get(fault.url(path), headers={"Authorization": "Bearer SECRET-TOKEN"})
             response.release()
-    assert "Retrying after exception: ClientResponseError (status 404)" in caplog.text
+    assert "after ClientResponseError (status 404) in 0.000 s" in caplog.text
     assert "SECRET-TOKEN" not in caplog.text
 
 

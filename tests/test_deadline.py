@@ -22,13 +22,18 @@ from aiohttp_retry.policy.deadline import parse_timeout_header
         ({"attempt_timeout": math.nan}, "attempt_timeout"),
         ({"attempt_timeout": 5, "total_timeout": 2}, "attempt_timeout"),
         ({"replay_buffer": -1}, "replay_buffer"),
-        ({"retry_after": 60}, "retry_after"),
     ],
 )
 def test_inconsistent_limits_are_refused(kwargs: dict[str, object], name: str) -> None:
     """Bad or contradictory limits fail at construction, naming the parameter."""
     with pytest.raises(ValueError, match=name):
         ExponentialRetry(**kwargs)  # type: ignore[arg-type]
+
+
+def test_wrong_kind_of_retry_after_is_a_type_error() -> None:
+    """A number where a RetryAfter policy is expected is a TypeError naming retry_after."""
+    with pytest.raises(TypeError, match="retry_after"):
+        ExponentialRetry(retry_after=60)  # type: ignore[typeddict-item]
 
 
 def test_unknown_keyword_is_a_type_error() -> None:

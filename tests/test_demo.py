@@ -44,3 +44,42 @@ def test_command_line_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert _main([]) == 2
     with pytest.raises(SystemExit):
         _main(["demo", "--requests", "0"])
+
+
+def test_one_request_is_singular(capsys: pytest.CaptureFixture[str]) -> None:
+    """One request is announced as "1 GET", two as "2 GETs"."""
+    assert _main(["demo", "--requests", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "; 1 GET, " in out
+    assert "GETs" not in out
+    assert _main(["demo", "--requests", "2"]) == 0
+    assert "; 2 GETs, " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("count", ["0", "-1", "-300", "1.5", "many"])
+def test_requests_below_one_are_a_usage_error(count: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A count that is not an integer >= 1 exits 2 with the demo's usage and an error naming --requests."""
+    with pytest.raises(SystemExit) as raised:
+        _main(["demo", f"--requests={count}"])
+    assert raised.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "usage: python -m aiohttp_retry demo " in captured.err
+    assert f"argument --requests: must be an integer >= 1, got '{count}'" in captured.err
+    assert "{demo}" not in captured.err  # not the top-level usage
+
+
+def test_requests_zero_on_the_command_line() -> None:
+    """`python -m aiohttp_retry demo --requests 0` exits 2 with the error on stderr and runs nothing."""
+    done = subprocess.run(
+        [sys.executable, "-m", "aiohttp_retry", "demo", "--requests", "0"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "argument --requests: must be an integer >= 1, got '0'" in done.stderr
+
+
+async def test_run_demo_refuses_no_requests() -> None:
+    """Called directly, run_demo refuses a count below 1 instead of dividing by zero later."""
+    with pytest.raises(ValueError, match="requests must be an integer >= 1"):
+        await run_demo(requests=0)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from aiohttp_retry import DecorrelatedJitterRetry, ExponentialRetry, FullJitterRetry
-from aiohttp_retry.policy import IDEMPOTENT_METHODS
+from aiohttp_retry.policy import ALL_METHODS, IDEMPOTENT_METHODS
 
 seconds = st.floats(min_value=0, max_value=1e4)
 
@@ -54,3 +55,25 @@ def test_decorrelated_jitter_grows_from_the_previous_wait() -> None:
     assert waits[-1] > waits[0]
     assert all(1 <= w <= 1000 for w in waits)
     assert 1 <= opts.get_timeout(0) <= 3
+
+
+def test_methods_reset_to_the_safe_default() -> None:
+    """Setting methods back to None restores the class's own default, not the compatible classes' one."""
+    opts = FullJitterRetry(methods={"POST"})
+    opts.methods = None
+    assert opts.methods == IDEMPOTENT_METHODS
+
+
+def test_repr() -> None:
+    """repr shows the schedule; the safe default methods are a default, so they are not shown."""
+    assert repr(FullJitterRetry()) == "FullJitterRetry(attempts=3, start_timeout=0.1, max_timeout=30.0, factor=2.0)"
+    assert repr(DecorrelatedJitterRetry(attempts=5, methods={"GET"})) == (
+        "DecorrelatedJitterRetry(attempts=5, start_timeout=0.1, max_timeout=30.0, methods={'GET'})"
+    )
+    assert "methods={" in repr(FullJitterRetry(methods=ALL_METHODS))
+
+
+def test_rng_must_be_a_generator() -> None:
+    """An rng that is not a random.Random is refused at construction, naming it."""
+    with pytest.raises(TypeError, match="rng"):
+        FullJitterRetry(rng=7)  # type: ignore[arg-type]

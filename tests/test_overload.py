@@ -76,10 +76,13 @@ async def test_breaker_opens_fails_fast_probes_and_closes(driver: Driver, fault:
     path = fault.script("/svc", 500, 500, 500, 500, 200)
     events: list[BreakerStateChange] = []
     clock = asyncio.get_running_loop().time  # the breaker reads virtual time too
-    breaker = CircuitBreaker(
-        failure_ratio=0.5, minimum_throughput=4, break_duration=5, listeners=[events.append], clock=clock
-    )
-    opts = ExponentialRetry(attempts=1, circuit_breaker=breaker)
+    breaker = CircuitBreaker(failure_ratio=0.5, minimum_throughput=4, break_duration=5, clock=clock)
+
+    def collect(event: object) -> None:
+        if isinstance(event, BreakerStateChange):
+            events.append(event)
+
+    opts = ExponentialRetry(attempts=1, circuit_breaker=breaker, listeners=[collect])
     url = fault.url(path)
     for _ in range(4):
         (await driver.request("GET", url, opts)).release()
@@ -227,10 +230,12 @@ def test_bad_hedging_settings(kwargs: dict[str, float], name: str) -> None:
 
 def test_bad_shared_state_objects_are_refused() -> None:
     """A retry budget or breaker of the wrong type is refused at construction."""
-    with pytest.raises(ValueError, match="retry_budget"):
+    with pytest.raises(TypeError, match="retry_budget"):
         ExponentialRetry(retry_budget=0.2)  # type: ignore[typeddict-item]
-    with pytest.raises(ValueError, match="circuit_breaker"):
+    with pytest.raises(TypeError, match="circuit_breaker"):
         RetryMiddleware(circuit_breaker=True)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="retry_budget"):
+        RetryClient(retry_budget=object())  # type: ignore[arg-type]
 
 
 @pytest.mark.looptime

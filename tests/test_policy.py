@@ -17,44 +17,29 @@ from hypothesis import given
 from hypothesis import strategies as st
 from yarl import URL
 
+from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC, NETWORK_ERRORS, origin_key, origin_of
 from aiohttp_retry.policy import (
     ALL_METHODS,
     IDEMPOTENT_METHODS,
-    NETWORK_ERRORS,
     SAFE_METHODS,
-    Verdict,
-    exception_is_retryable,
+    ErrorKind,
+    error_is_retryable,
+    is_failure_status,
     method_allowed,
-    response_verdict,
 )
-from aiohttp_retry.policy.origin import origin_key, origin_of
-
-
-def verdict(status: int, allowed: bool = True, **overrides: object) -> Verdict:
-    settings: dict[str, object] = {"statuses": frozenset(), "retry_server_errors": True, "has_callback": False}
-    settings.update(overrides)
-    return response_verdict(status, allowed, **settings)  # type: ignore[arg-type]
 
 
 @given(status=st.integers(100, 599))
-def test_only_server_errors_are_retried_by_default(status: int) -> None:
-    """Every status >= 500, and nothing else, is retried by default."""
-    assert (verdict(status) is Verdict.RETRY) == (status >= 500)
+def test_only_server_errors_are_failures_by_default(status: int) -> None:
+    """Every status >= 500, and nothing else, marks a failed try by default."""
+    assert is_failure_status(status, frozenset(), server_errors=True) == (status >= 500)
 
 
-def test_listed_statuses_are_retried_even_without_server_errors() -> None:
-    """statuses add to the 5xx rule; without it only they are retried."""
-    assert verdict(429, statuses={429}) is Verdict.RETRY
-    assert verdict(503, retry_server_errors=False) is Verdict.FINAL
-    assert verdict(503, statuses={503}, retry_server_errors=False) is Verdict.RETRY
-
-
-def test_callback_decides_only_undecided_responses() -> None:
-    """The response callback is consulted for non-retryable statuses of allowed methods only."""
-    assert verdict(200, has_callback=True) is Verdict.ASK
-    assert verdict(500, has_callback=True) is Verdict.RETRY
-    assert verdict(200, allowed=False, has_callback=True) is Verdict.FINAL
-    assert verdict(500, allowed=False) is Verdict.FINAL
+def test_listed_statuses_are_failures_even_without_server_errors() -> None:
+    """statuses add to the 5xx rule; without it only they count."""
+    assert is_failure_status(429, {429}, server_errors=True)
+    assert not is_failure_status(503, frozenset(), server_errors=False)
+    assert is_failure_status(503, {503}, server_errors=False)
 
 
 def test_idempotency_key_admits_any_method() -> None:
@@ -64,14 +49,27 @@ def test_idempotency_key_admits_any_method() -> None:
     assert method_allowed("GET", SAFE_METHODS, keyed=False)
 
 
-def retryable(exc: BaseException, method: str = "GET", **overrides: object) -> bool:
-    settings: dict[str, object] = {"exceptions": (), "methods": ALL_METHODS, "network_errors": True, "keyed": False}
-    settings.update(overrides)
-    return exception_is_retryable(exc, method, **settings)  # type: ignore[arg-type]
+def retryable(
+    exc: Exception,
+    method: str = "GET",
+    *,
+    exceptions: tuple[type[BaseException], ...] = (),
+    methods: frozenset[str] = ALL_METHODS,
+    network_errors: bool = True,
+    keyed: bool = False,
+) -> bool:
+    """The engine's question about an aiohttp error: its kind from the codec, the rest from the options."""
+    return error_is_retryable(
+        AIOHTTP_CODEC.error_kind(exc),
+        listed=isinstance(exc, exceptions),
+        allowed=keyed or method in methods,
+        idempotent=keyed or method in IDEMPOTENT_METHODS,
+        network_errors=network_errors,
+    )
 
 
 @pytest.mark.parametrize("exc", [ServerDisconnectedError(), asyncio.TimeoutError(), ClientOSError(104, "reset")])
-def test_network_errors_are_retried_for_idempotent_requests_only(exc: BaseException) -> None:
+def test_network_errors_are_retried_for_idempotent_requests_only(exc: Exception) -> None:
     """Transport errors are retried for GET, PUT, ... and keyed requests, not for plain POST or PATCH."""
     assert isinstance(exc, NETWORK_ERRORS)
     assert all(retryable(exc, m) for m in IDEMPOTENT_METHODS)
@@ -79,30 +77,40 @@ def test_network_errors_are_retried_for_idempotent_requests_only(exc: BaseExcept
     assert not retryable(exc, "PATCH")
     assert retryable(exc, "POST", keyed=True)
     assert not retryable(exc, network_errors=False)
-    assert not retryable(exc, methods={"POST"})
+    assert not retryable(exc, methods=frozenset({"POST"}))
 
 
 def test_failed_connect_is_retried_for_any_method() -> None:
     """A connect that failed sent nothing, so it is retried even for POST; a TLS failure is not."""
     refused = ClientConnectorError(None, OSError(111, "refused"))  # type: ignore[arg-type]
-    assert retryable(refused, "POST", methods={"GET"})
+    assert retryable(refused, "POST", methods=frozenset({"GET"}))
     assert not retryable(refused, "POST", network_errors=False)
     tls = ClientConnectorCertificateError(None, ssl.SSLCertVerificationError("bad cert"))  # type: ignore[arg-type]
+    assert AIOHTTP_CODEC.error_kind(tls) is ErrorKind.TLS
     assert not retryable(tls)
 
 
 def test_listed_exceptions_apply_to_every_allowed_method() -> None:
     """A listed exception is retried for POST too, unless methods exclude it."""
     assert retryable(ClientPayloadError(), "POST", exceptions=(ClientPayloadError,))
-    assert not retryable(ClientPayloadError(), "POST", exceptions=(ClientPayloadError,), methods={"GET"})
+    assert not retryable(ClientPayloadError(), "POST", exceptions=(ClientPayloadError,), methods=frozenset({"GET"}))
     assert not retryable(ClientPayloadError())
 
 
-def test_cancellation_is_never_retried() -> None:
-    """CancelledError and KeyboardInterrupt are not retried even when listed."""
-    listed = (BaseException,)
-    assert not retryable(asyncio.CancelledError(), exceptions=listed)
-    assert not retryable(KeyboardInterrupt(), exceptions=listed)
+@given(
+    kind=st.sampled_from(ErrorKind),
+    listed=st.booleans(),
+    allowed=st.booleans(),
+    idempotent=st.booleans(),
+    network_errors=st.booleans(),
+)
+def test_error_rule_table(kind: ErrorKind, listed: bool, allowed: bool, idempotent: bool, network_errors: bool) -> None:
+    """The rule, restated: connects always (with network_errors); else only allowed requests, listed or transient."""
+    expected = (network_errors and kind is ErrorKind.CONNECT) or (
+        allowed and (listed or (network_errors and idempotent and kind in {ErrorKind.TRANSPORT, ErrorKind.TIMEOUT}))
+    )
+    got = error_is_retryable(kind, listed=listed, allowed=allowed, idempotent=idempotent, network_errors=network_errors)
+    assert got == expected
 
 
 @pytest.mark.parametrize(

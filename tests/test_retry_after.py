@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aiohttp_retry.policy import RetryAfter, parse_retry_after
+from aiohttp_retry.policy import DEFAULT_RETRY_AFTER_STATUSES, RetryAfter, parse_retry_after
 
 NOW = 1_800_000_000.0  # a fixed wall-clock reading: 2027-01-15
 NOW_DT = datetime.fromtimestamp(NOW, tz=timezone.utc)
@@ -70,7 +70,7 @@ header_values = st.one_of(
 
 @given(
     delay=st.floats(min_value=0, max_value=1000),
-    status=st.sampled_from([429, 500, 503]),
+    status=st.sampled_from([413, 429, 500, 503]),
     header=st.one_of(st.none(), header_values),
     cap=st.floats(min_value=0, max_value=600),
 )
@@ -97,11 +97,70 @@ def test_apply_rules() -> None:
     assert RetryAfter(statuses={500}).apply(0.1, 500, "3", NOW) == 3
 
 
-@pytest.mark.parametrize("bad", [-1, math.inf, math.nan, "60"])
-def test_bad_cap_is_refused(bad: object) -> None:
+@pytest.mark.parametrize("bad", [-1, math.inf, math.nan])
+def test_bad_cap_is_refused(bad: float) -> None:
     """max_wait must be a finite number of seconds >= 0."""
     with pytest.raises(ValueError, match="max_wait"):
-        RetryAfter(max_wait=bad)  # type: ignore[arg-type]
+        RetryAfter(max_wait=bad)
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"max_wait": "60"}, "max_wait"), ({"statuses": 429}, "statuses")])
+def test_wrong_types_are_refused(kwargs: dict[str, object], name: str) -> None:
+    """A cap that is not a number, or one status where a collection belongs, is a TypeError naming it."""
+    with pytest.raises(TypeError, match=name):
+        RetryAfter(**kwargs)  # type: ignore[arg-type]
+
+
+def test_statuses_are_checked() -> None:
+    """Statuses outside 100..599 are refused; a valid collection is kept as a frozenset."""
+    with pytest.raises(ValueError, match="from 100 to 599"):
+        RetryAfter(statuses={4290})
+    assert RetryAfter(statuses=[503]).statuses == frozenset({503})
+
+
+def test_default_statuses() -> None:
+    """By default 413, 429 and 503 are read: the statuses RFC 9110 pairs with Retry-After."""
+    assert frozenset({413, 429, 503}) == DEFAULT_RETRY_AFTER_STATUSES
+    assert RetryAfter().statuses == DEFAULT_RETRY_AFTER_STATUSES
+    assert RetryAfter().apply(0.1, 413, "2", NOW) == 2
+
+
+def test_asks_reads_only_the_listed_statuses() -> None:
+    """asks gives the server's wait for a listed status with a valid header, and None otherwise."""
+    policy = RetryAfter()
+    assert policy.asks(503, "3", NOW) == 3
+    assert policy.asks(413, "120", NOW) == 120  # above max_wait: still what the server asked
+    assert policy.asks(500, "3", NOW) is None
+    assert policy.asks(429, None, NOW) is None
+    assert policy.asks(429, "soon", NOW) is None
+    in_an_hour = email.utils.format_datetime(NOW_DT + timedelta(hours=1), usegmt=True)
+    assert policy.asks(429, in_an_hour, NOW) == 3600
+
+
+@given(
+    delay=st.floats(min_value=0, max_value=1000),
+    status=st.sampled_from([200, 413, 429, 500, 503]),
+    header=st.one_of(st.none(), header_values),
+    cap=st.floats(min_value=0, max_value=600),
+)
+def test_apply_follows_asks(delay: float, status: int, header: str | None, cap: float) -> None:
+    """apply is asks plus the rule: the schedule's wait if the server says nothing, else the longer one or stop."""
+    policy = RetryAfter(max_wait=cap)
+    asked = policy.asks(status, header, NOW)
+    wait = policy.apply(delay, status, header, NOW)
+    if asked is None:
+        assert wait == delay
+    elif asked > cap:
+        assert wait is None
+    else:
+        assert wait == max(delay, asked)
+    assert asked is None or (status in policy.statuses and header is not None and asked >= 0)
+
+
+def test_repr_is_sorted() -> None:
+    """repr lists the statuses in order, so it is the same in every run."""
+    assert repr(RetryAfter()) == "RetryAfter(statuses={413, 429, 503}, max_wait=60.0)"
+    assert repr(RetryAfter(statuses=(), max_wait=5)) == "RetryAfter(statuses=set(), max_wait=5.0)"
 
 
 def test_past_date_relative_to_now() -> None:

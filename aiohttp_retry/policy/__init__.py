@@ -14,16 +14,14 @@ from aiohttp_retry.policy.backoff import (
 from aiohttp_retry.policy.classify import (
     ALL_METHODS,
     IDEMPOTENT_METHODS,
-    NETWORK_ERRORS,
     SAFE_METHODS,
-    Verdict,
-    exception_is_retryable,
+    error_is_retryable,
     is_failure_status,
     method_allowed,
-    response_verdict,
 )
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, TimeLimits, attempt_budget, fits_before, format_timeout
 from aiohttp_retry.policy.retry_after import DEFAULT_RETRY_AFTER_STATUSES, RetryAfter, parse_retry_after
+from aiohttp_retry.policy.stop import ErrorKind, StopReason
 from aiohttp_retry.policy.validate import (
     check_attempts,
     check_delay,
@@ -34,18 +32,18 @@ __all__ = [
     "ALL_METHODS",
     "DEFAULT_RETRY_AFTER_STATUSES",
     "IDEMPOTENT_METHODS",
-    "NETWORK_ERRORS",
     "SAFE_METHODS",
     "TIMEOUT_HEADER",
+    "ErrorKind",
     "RetryAfter",
+    "StopReason",
     "TimeLimits",
-    "Verdict",
     "attempt_budget",
     "check_attempts",
     "check_delay",
     "check_factor",
     "decorrelated_jitter_delay",
-    "exception_is_retryable",
+    "error_is_retryable",
     "exponential_delay",
     "fibonacci_delay",
     "fits_before",
@@ -56,6 +54,5 @@ __all__ = [
     "list_delay",
     "method_allowed",
     "parse_retry_after",
-    "response_verdict",
     "uniform_delay",
 ]

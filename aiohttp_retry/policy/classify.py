@@ -1,27 +1,22 @@
-"""Outcome classification: whether a response or an exception is worth another attempt.
+"""Outcome classification: whether a status or an error is worth another try.
 
-The functions take plain facts (status, method, exception) and the rule's
-settings; the caller decides what to do with the verdict.
+The functions take plain facts (a status, a method, the kind of an error as the
+transport's codec reads it) and the rule's settings; they import no HTTP client.
 """
 
 from __future__ import annotations
 
-import asyncio
-import enum
 from collections.abc import Container
 
-from aiohttp import ClientConnectionError, ClientConnectorError, ClientSSLError
+from aiohttp_retry.policy.stop import ErrorKind
 
 __all__ = [
     "ALL_METHODS",
     "IDEMPOTENT_METHODS",
-    "NETWORK_ERRORS",
     "SAFE_METHODS",
-    "Verdict",
-    "exception_is_retryable",
+    "error_is_retryable",
     "is_failure_status",
     "method_allowed",
-    "response_verdict",
 ]
 
 #: Methods that RFC 9110 defines as idempotent: sending one twice has the effect of sending it once.
@@ -33,20 +28,8 @@ SAFE_METHODS = IDEMPOTENT_METHODS
 #: Every method the compatible option classes retry unless told otherwise.
 ALL_METHODS = IDEMPOTENT_METHODS | {"POST", "PATCH", "CONNECT"}
 
-#: Errors of the transport, retried by default for idempotent methods (TLS errors excepted:
-#: a bad certificate does not heal by itself).
-#: ``ClientConnectionError`` covers refused and reset connections, server
-#: disconnects, DNS failures and aiohttp's own connect and read timeouts;
-#: ``asyncio.TimeoutError`` (the built-in ``TimeoutError``) covers ``ClientTimeout``.
-NETWORK_ERRORS: tuple[type[BaseException], ...] = (ClientConnectionError, asyncio.TimeoutError)
-
-
-class Verdict(enum.Enum):
-    """What to do with a response that is not from the last attempt."""
-
-    FINAL = "final"  #: return it
-    RETRY = "retry"  #: discard it and try again
-    ASK = "ask"  #: the status does not decide; ask the user's response callback
+#: Error kinds that may heal by themselves (TLS failures do not: a bad certificate stays bad).
+_TRANSIENT = frozenset({ErrorKind.TRANSPORT, ErrorKind.TIMEOUT})
 
 
 def is_failure_status(status: int, statuses: Container[int], *, server_errors: bool) -> bool:
@@ -54,56 +37,29 @@ def is_failure_status(status: int, statuses: Container[int], *, server_errors: b
     return (server_errors and status >= 500) or status in statuses  # noqa: PLR2004
 
 
-def response_verdict(
-    status: int,
-    method_allowed: bool,
-    *,
-    statuses: Container[int],
-    retry_server_errors: bool,
-    has_callback: bool,
-) -> Verdict:
-    """Classify a response by status.
-
-    A response to a request that may not be retried (``method_allowed`` false)
-    is final. A status >= 500 (when ``retry_server_errors``) or in
-    ``statuses`` is retried. Any other status is final, unless a response
-    callback exists, which then decides.
-    """
-    if not method_allowed:
-        return Verdict.FINAL
-    if is_failure_status(status, statuses, server_errors=retry_server_errors):
-        return Verdict.RETRY
-    return Verdict.ASK if has_callback else Verdict.FINAL
-
-
 def method_allowed(method: str, methods: Container[str], *, keyed: bool) -> bool:
     """Whether a request may be retried at all: its method is in ``methods`` or it carries an idempotency key."""
     return keyed or method in methods
 
 
-def exception_is_retryable(
-    exc: BaseException,
-    method: str,
+def error_is_retryable(
+    kind: ErrorKind,
     *,
-    keyed: bool,
-    exceptions: tuple[type[BaseException], ...],
-    methods: Container[str],
+    listed: bool,
+    allowed: bool,
+    idempotent: bool,
     network_errors: bool,
 ) -> bool:
-    """Whether an attempt that raised ``exc`` may be tried again.
+    """Whether a try that raised an error of ``kind`` may be tried again.
 
-    With ``network_errors``, a failed connect (nothing was sent, so any
-    method is safe) is always retried, and the other :data:`NETWORK_ERRORS`
-    are retried for idempotent requests: an idempotent method, or a request
-    carrying an idempotency key (``keyed``). ``exceptions`` (the user's list)
-    apply to every allowed request. Only ``Exception`` subclasses qualify:
-    cancellation and interpreter exits are never retried.
+    With ``network_errors``, a failed connect (nothing was sent, so any method
+    is safe) is always retried, and transport failures and timeouts are retried
+    for idempotent requests (an idempotent method, or a request carrying an
+    idempotency key). ``listed``: the error is an instance of a class the options
+    list in ``exceptions``; such errors are retried for every ``allowed`` request.
     """
-    if not isinstance(exc, Exception):
-        return False
-    transient = network_errors and isinstance(exc, NETWORK_ERRORS) and not isinstance(exc, ClientSSLError)
-    if transient and isinstance(exc, ClientConnectorError):
+    if network_errors and kind is ErrorKind.CONNECT:
         return True
-    if not method_allowed(method, methods, keyed=keyed):
+    if not allowed:
         return False
-    return isinstance(exc, exceptions) or (transient and (keyed or method in IDEMPOTENT_METHODS))
+    return listed or (network_errors and idempotent and kind in _TRANSIENT)

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import timezone
 from email.utils import parsedate_to_datetime
 
-from aiohttp_retry.policy.validate import check_delay
+from aiohttp_retry.policy.validate import check_delay, check_statuses
 
 __all__ = ["DEFAULT_RETRY_AFTER_STATUSES", "RetryAfter", "parse_retry_after"]
 
-#: Statuses whose ``Retry-After`` is honoured by default: Too Many Requests and Service Unavailable.
-DEFAULT_RETRY_AFTER_STATUSES = frozenset({429, 503})
+#: Statuses whose ``Retry-After`` is honoured by default: Content Too Large (RFC 9110 lets a
+#: server say when a temporary size condition will clear), Too Many Requests and Service Unavailable.
+DEFAULT_RETRY_AFTER_STATUSES = frozenset({413, 429, 503})
 
 _SECONDS = re.compile(r"\d+(\.\d+)?")
 
@@ -44,17 +45,18 @@ def parse_retry_after(value: str, now: float) -> float | None:
     return wait if wait > 0 else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RetryAfter:
-    """How a server's ``Retry-After`` shapes the wait before the next try.
+    """How a server's ``Retry-After`` decides whether and when to try again.
 
-    For a retried response whose status is in ``statuses`` and that carries a
-    usable ``Retry-After``, the wait is the longer of the schedule's and the
+    A response of one of ``statuses`` that carries a valid ``Retry-After`` is
+    retried (for methods the options allow) even when its status is not in the
+    options' ``statuses``; the wait is the longer of the schedule's and the
     server's. If the server asks for more than ``max_wait`` seconds, the call
     ends at once with that response instead of sleeping.
 
     Args:
-        statuses: the statuses whose header is read; default 429 and 503.
+        statuses: the statuses whose header is read; default 413, 429 and 503.
         max_wait: the longest wait the client accepts, in seconds; default 60.
     """
 
@@ -63,18 +65,30 @@ class RetryAfter:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "max_wait", check_delay(self.max_wait, "max_wait"))
-        object.__setattr__(self, "statuses", frozenset(self.statuses))
+        object.__setattr__(self, "statuses", check_statuses(self.statuses))
+
+    def asks(self, status: int, header: str | None, now: float) -> float | None:
+        """The server's wait in seconds if ``status`` is one of ``statuses`` and ``header`` is valid, else ``None``.
+
+        ``now`` is the wall-clock time (POSIX timestamp) for the HTTP-date form.
+        """
+        if header is None or status not in self.statuses:
+            return None
+        return parse_retry_after(header, now)
 
     def apply(self, delay: float, status: int, header: str | None, now: float) -> float | None:
         """The wait before the next try given the schedule's ``delay``; ``None``: do not retry.
 
         ``now`` is the wall-clock time (POSIX timestamp) for the HTTP-date form.
         """
-        if header is None or status not in self.statuses:
-            return delay
-        asked = parse_retry_after(header, now)
+        asked = self.asks(status, header, now)
         if asked is None:
             return delay
         if asked > self.max_wait:
             return None
         return max(delay, asked)
+
+    def __repr__(self) -> str:
+        codes = ", ".join(map(str, sorted(self.statuses)))
+        shown = "{" + codes + "}" if codes else "set()"
+        return f"RetryAfter(statuses={shown}, max_wait={self.max_wait!r})"

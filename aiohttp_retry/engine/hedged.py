@@ -1,0 +1,208 @@
+"""The hedged strategy: overlapping tries of an idempotent request; the first acceptable answer wins.
+
+Try 1 starts at once. While no answer has come, a further try starts every
+``Hedging.delay_for(origin)`` seconds, up to ``attempts`` tries in all, each
+paid for from the retry budget and started only while the breaker admits it
+and the call's deadline has time left. A try that fails fast (a retryable
+status or error) starts the next one at once, unless its ``Retry-After`` asks
+for a pause (the next try then waits for the hedge delay) or for more than the
+accepted maximum (no further try starts). The first response that is not a
+failure is returned; every other try is cancelled and its response released.
+A failed response is drained and released as soon as another try is under
+way; when no try is left to start and none is running, the call ends with the
+last real outcome and the reason no further try started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp_retry.engine.plan import Call
+from aiohttp_retry.events import BudgetRefused, HedgeFired, HedgeWon
+from aiohttp_retry.policy.stop import StopReason
+
+if TYPE_CHECKING:
+    from aiohttp_retry.policy.breaker import Permit
+    from aiohttp_retry.policy.hedging import Hedging
+
+__all__ = ["run_hedged"]
+
+_Tries = dict["asyncio.Future[Any]", tuple[int, float, "Permit | None", "float | None"]]
+
+
+class _Hedge:
+    """The state of one hedged call: tries under way, the last failure kept, and why no more start."""
+
+    def __init__(self, call: Call, hedging: Hedging) -> None:
+        self.call = call
+        self.hedging = hedging
+        self.tasks: _Tries = {}
+        self.kept: Any = None  # the last failed response, while nothing else is under way
+        self.kept_status: int | None = None
+        self.last_error: tuple[Exception, float, float | None] | None = None
+        self.started = 0
+        self.stop: StopReason | None = None
+
+    def start_try(self) -> bool:
+        """Start the next try if one may start; otherwise note why none will."""
+        call = self.call
+        attempt = self.started + 1
+        if self.stop is not None:
+            return False
+        if attempt > call.attempts:
+            self.stop = StopReason.LAST_TRY
+            return False
+        now = call.now()
+        time_left = call.time_left(now)
+        if attempt > 1:
+            self.stop = self._refusal(attempt, time_left)
+            if self.stop is not None:
+                return False
+        permit = call.admit(attempt)  # try 1 refused: CircuitOpenError ends the call
+        self.started = attempt
+        task = asyncio.ensure_future(call.exchange.send(attempt, time_left))
+        self.tasks[task] = (attempt, now, permit, time_left)
+        if attempt > 1:
+            method, url, _ = call.exchange.describe(attempt)
+            call.listeners.emit(HedgeFired(attempt, method, url, call.key, now - call.started))
+        return True
+
+    def _refusal(self, attempt: int, time_left: float | None) -> StopReason | None:
+        call = self.call
+        if time_left is not None and time_left <= 0:
+            return StopReason.DEADLINE
+        if call.exchange.resend_refusal(attempt) is not None:
+            return StopReason.BODY_NOT_REPLAYABLE
+        if call.breaker is not None and call.breaker.would_refuse(call.key):
+            return StopReason.BREAKER_OPEN
+        if call.budget is not None and not call.budget.try_retry(call.key):
+            method, url, _ = call.exchange.describe(attempt)
+            call.listeners.emit(BudgetRefused(attempt, method, url, call.key))
+            return StopReason.BUDGET_SPENT
+        return None
+
+    async def drop_kept(self) -> None:
+        """Drain and release the kept failed response: another try is under way."""
+        kept, self.kept = self.kept, None
+        if kept is not None:
+            await self.call.codec.discard(kept, self.call.drain_time())
+
+    async def cancel_all(self) -> None:
+        """Cancel the tries under way; each releases its response when it ends, even if this wait is cut short."""
+        call = self.call
+        release = call.codec.release
+
+        def release_result(task: asyncio.Future[Any]) -> None:
+            if not task.cancelled() and task.exception() is None:
+                release(task.result())
+
+        for task, (_, _, permit, _) in self.tasks.items():
+            task.add_done_callback(release_result)
+            if not task.done():
+                call.record_error(permit, asyncio.CancelledError())  # gives a breaker probe back
+            task.cancel()
+        pending = list(self.tasks)
+        self.tasks.clear()
+        if pending:
+            await asyncio.wait(pending)  # a cancellation of the caller propagates from here
+
+    def server_pause(self, status: int, response: Any) -> float:
+        """The pause the server asks for before the next try (0: none); notes a stop if it asks too much."""
+        retry_after = self.call.plan.retry_after
+        if retry_after is None:
+            return 0.0
+        asked = retry_after.asks(status, self.call.codec.header(response, "Retry-After"), time.time())
+        if asked is None:
+            return 0.0
+        if asked > retry_after.max_wait:
+            self.stop = StopReason.RETRY_AFTER_TOO_LONG
+        return float(asked)
+
+
+async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR0912, PLR0915 - the hedged loop
+    """Run ``call`` with overlapping tries; see the module docstring."""
+    state = _Hedge(call, hedging)
+    codec = call.codec
+    tasks = state.tasks
+    try:
+        state.start_try()
+        while tasks:
+            more = state.stop is None and state.started < call.attempts
+            timeout = hedging.delay_for(call.key) if more else None
+            done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                if state.start_try():
+                    await state.drop_kept()
+                continue
+            for task in done:
+                attempt, began, permit, time_left = tasks.pop(task)
+                pause = 0.0
+                try:
+                    response = task.result()
+                except Exception as error:
+                    call.record_error(permit, error)
+                    if not call.error_retryable(attempt, error):
+                        call.tries = state.started
+                        call.finished(attempt, None, error, began, final=True)
+                        await state.cancel_all()
+                        own = call.limit_error(error, began, time_left)
+                        call.gave_up(StopReason.NOT_RETRYABLE, None, own)
+                        if own is not error:
+                            raise own from error
+                        raise
+                    call.finished(attempt, None, error, began, final=False)
+                    state.last_error = (error, began, time_left)
+                    await state.drop_kept()
+                else:
+                    try:
+                        status = codec.status(response)
+                        hedging.record(call.key, call.now() - began)
+                        call.record(permit, failed=call.plan.failed(status))
+                        failed = await call.response_failed(attempt, response)
+                        if failed is not True:
+                            call.tries = state.started
+                            call.finished(attempt, status, None, began, final=True)
+                            await state.drop_kept()
+                            await state.cancel_all()
+                            if failed is StopReason.NOT_RETRYABLE:
+                                call.gave_up(StopReason.NOT_RETRYABLE, status, None)
+                            elif state.started > 1:
+                                method, url, _ = call.exchange.describe(attempt)
+                                call.listeners.emit(HedgeWon(attempt, state.started, method, url, call.key))
+                            return await call.deliver(response)
+                        call.finished(attempt, status, None, began, final=False)
+                        pause = state.server_pause(status, response)
+                    except BaseException:
+                        codec.release(response)
+                        raise
+                    await state.drop_kept()
+                    state.kept, state.kept_status, state.last_error = response, status, None
+                if pause == 0.0 and state.start_try():  # a fast failure starts the next try at once
+                    await state.drop_kept()
+            if tasks:
+                await state.drop_kept()  # another try is under way: the failed response is not needed
+        call.tries = state.started
+        reason = state.stop or StopReason.LAST_TRY
+        if state.kept is not None:
+            response, state.kept = state.kept, None
+            call.gave_up(reason, state.kept_status, None)
+            return await call.deliver(response)
+        if state.last_error is None:  # pragma: no cover - every finished try leaves a response or an error
+            msg = "hedged call ended without an outcome"
+            raise RuntimeError(msg)
+        last, began, time_left = state.last_error
+        own = call.limit_error(last, began, time_left)
+        call.gave_up(reason, None, own)
+        if own is not last:
+            raise own from last
+        raise last
+    except asyncio.CancelledError:
+        call.gave_up(StopReason.CANCELLED, None, None)
+        raise
+    finally:
+        if state.kept is not None:
+            codec.release(state.kept)
+        if tasks:
+            await state.cancel_all()

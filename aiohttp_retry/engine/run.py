@@ -1,0 +1,135 @@
+"""The engine's one entry: try 1 on the fast path, anything else to a strategy.
+
+Most calls end with try 1. :func:`run` sends it before any per-call state is
+built: a breaker permit, a budget count, the time it may take, events only if
+someone listens, and a status check against the compiled plan. A response that
+ends the call is returned from here; any other outcome goes to the sequential
+loop, which judges it like every later try. Hedged calls go to the hedged
+strategy from the start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import TYPE_CHECKING, TypeVar
+
+from aiohttp_retry.engine.hedged import run_hedged
+from aiohttp_retry.engine.inbound import _Used, inbound_deadline
+from aiohttp_retry.engine.plan import Call, Plan
+from aiohttp_retry.engine.sequential import run_sequential
+from aiohttp_retry.events import TryFinished, TryStarted, emit_to
+from aiohttp_retry.policy.breaker import Permit
+from aiohttp_retry.policy.stop import StopReason
+
+if TYPE_CHECKING:
+    from aiohttp_retry.engine.protocols import Exchange
+    from aiohttp_retry.events import Listeners
+    from aiohttp_retry.policy.protocols import CircuitBreakerLike, RetryBudgetLike
+
+__all__ = ["run"]
+
+R = TypeVar("R")
+
+
+async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its branches run on every call
+    plan: Plan,
+    exchange: Exchange[R],
+    key: str,
+    budget: RetryBudgetLike | None,
+    breaker: CircuitBreakerLike | None,
+    listeners: Listeners,
+    started: float | None = None,
+) -> R:
+    """Send the call described by ``exchange`` as ``plan`` says; return the response it ends with.
+
+    ``key`` is the origin that keys ``budget`` and ``breaker`` (either may be
+    ``None``). ``listeners`` receive the call's events. ``started``: the loop
+    clock reading at which the call began, when the adapter did work before
+    try 1 (reading a body ahead); its deadline counts from there. Raises what the last
+    try raised, or :class:`~aiohttp_retry.errors.CircuitOpenError`,
+    :class:`~aiohttp_retry.errors.BodyNotReplayableError` or
+    :class:`~aiohttp_retry.errors.RetryTimeoutError`.
+    """
+    if plan.hedging is not None and exchange.hedgeable:
+        call = Call(plan, exchange, key, budget, breaker, listeners, started)
+        if call.idempotent(1):
+            return await run_hedged(call, plan.hedging)  # type: ignore[no-any-return]
+        return await run_sequential(call, None, None, 0.0, None)  # type: ignore[no-any-return]
+    time_left = None
+    if plan.timed or (_Used.flag and inbound_deadline.get() is not None):
+        now = asyncio.get_running_loop().time()
+        if started is None:
+            started = now
+        expires = math.inf if plan.total is None else started + plan.total
+        inherited = inbound_deadline.get()
+        if inherited is not None and inherited < expires:
+            expires = inherited
+        time_left = expires - now
+        if plan.attempt_limit is not None and plan.attempt_limit < time_left:
+            time_left = plan.attempt_limit
+        elif time_left < 0:
+            time_left = 0.0
+    permit = None
+    if breaker is not None:
+        granted = breaker.acquire(key)
+        if not isinstance(granted, Permit):
+            Call(plan, exchange, key, budget, breaker, listeners, started).refused(granted)
+        permit = granted
+        if permit.change is not None:
+            listeners.emit(permit.change)
+    if budget is not None:
+        budget.record_call(key)
+    # Per-try events go to the user's listeners, and to the logging listener only while DEBUG is on.
+    watching = listeners.all if listeners.debug_on() else listeners.users
+    if watching:
+        if started is None:
+            started = asyncio.get_running_loop().time()
+        emit_to(watching, TryStarted(1, plan.attempts, exchange.method, exchange.url, key))
+    try:
+        response = await exchange.send(1, time_left)
+    except Exception as error:  # noqa: BLE001 - judged by the loop like any try's error
+        call = Call(plan, exchange, key, budget, breaker, listeners, started)
+        return await run_sequential(call, error, permit, call.started, time_left)  # type: ignore[no-any-return]
+    except BaseException as interrupted:
+        if permit is not None:
+            breaker.release(key, permit)  # type: ignore[union-attr]
+        if isinstance(interrupted, asyncio.CancelledError):
+            call = Call(plan, exchange, key, budget, breaker, listeners, started)
+            call.tries = 1
+            call.gave_up(StopReason.CANCELLED, None, None)
+        raise
+    status = exchange.codec.status(response)
+    if permit is not None:
+        change = breaker.record(key, permit, failed=status >= plan.fail_from or status in plan.statuses)  # type: ignore[union-attr]
+        if change is not None:
+            listeners.emit(change)
+    if status < plan.fail_from and status not in plan.watch and plan.callback is None:
+        if exchange.finish is not None:
+            try:
+                await exchange.finish(response)
+            except Exception as error:  # noqa: BLE001 - raise_for_status: judged like any try's error
+                call = Call(plan, exchange, key, budget, breaker, listeners, started)
+                return await run_sequential(call, error, None, call.started, time_left)  # type: ignore[no-any-return]
+        if watching:
+            elapsed = asyncio.get_running_loop().time() - started  # type: ignore[operator]
+            emit_to(
+                watching,
+                TryFinished(
+                    1,
+                    plan.attempts,
+                    exchange.method,
+                    exchange.url,
+                    key,
+                    status,
+                    None,
+                    None,
+                    elapsed,
+                    elapsed,
+                    final=True,
+                ),
+            )
+        exchange.response = response
+        return response
+    call = Call(plan, exchange, key, budget, breaker, listeners, started)
+    return await run_sequential(call, response, None, call.started, time_left)  # type: ignore[no-any-return]
