@@ -41,6 +41,7 @@ __all__ = [
     "origin_key",
     "origin_of",
     "request_of",
+    "route_of",
     "session_origin",
     "try_timeout",
     "within",
@@ -181,6 +182,19 @@ def request_of(session: Any) -> RequestFunc:
         shortcut: RequestFunc = session._request  # noqa: SLF001
         return shortcut
     return request
+
+
+def route_of(session: Any) -> tuple[RequestFunc, bool]:
+    """How tries go through ``session``: :func:`request_of`, and whether ``trace_request_ctx`` is read at all.
+
+    aiohttp's own ``_request`` reads ``trace_request_ctx`` only to hand it to the
+    session's trace configs; without any, building it for every try is wasted.
+    A ``request`` of anyone else's gets it always.
+    """
+    request = request_of(session)
+    if request != getattr(session, "request", None) and not getattr(session, "_trace_configs", True):
+        return request, False
+    return request, True
 
 
 def try_timeout(base: Any, time_left: float) -> ClientTimeout | None:

@@ -35,6 +35,10 @@ _LoggerType = Any
 _DEFAULT_LOGGER = logging.getLogger("aiohttp_retry")
 
 
+def _no_route(*_args: Any, **_kwargs: Any) -> Any:  # pragma: no cover - replaced before any call
+    raise AssertionError
+
+
 class RetryClient:
     """Sends requests through a ``ClientSession`` and retries them as the options say.
 
@@ -92,6 +96,8 @@ class RetryClient:
         self._logger: _LoggerType = log.logger
         self._listeners = Listeners(listeners, log)
         self._timeouts: dict[float, tuple[Any, ClientTimeout | None]] = {}
+        # (session, what sends a try through it, whether trace_request_ctx is read, its timeout): per session.
+        self._route: tuple[Any, RequestFunc, bool, Any] = (None, _no_route, True, None)
         self._owned_session: ClientSession | None = None
         if client_session is None:
             client_session = self._owned_session = ClientSession(*args, **kwargs)
@@ -106,7 +112,7 @@ class RetryClient:
         Try 1 of every call with the same options has the same time left, so
         the answer is kept per time left, valid while the base timeout is the same object.
         """
-        base = getattr(self._client, "timeout", None) if given is None else given
+        base = self._route[3] if given is None else given
         cached = self._timeouts.get(time_left)
         if cached is not None and cached[0] is base:
             return cached[1]

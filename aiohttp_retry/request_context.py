@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from aiohttp import ClientResponse
 from yarl import URL
 
-from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC, check_final, origin_of, request_of, session_origin
+from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC, check_final, origin_of, route_of, session_origin
 from aiohttp_retry.body import ReplayableBody, needs_preparing, prepare_body
 from aiohttp_retry.engine import plan_of, run
 from aiohttp_retry.options_base import INHERIT, RetryOptionsBase
@@ -75,6 +75,7 @@ class _RequestContext:
         "_raise_for_status",
         "_request",
         "_retry_options",
+        "_traced",
         "_used",
         "finish",
         "method",
@@ -123,18 +124,33 @@ class _RequestContext:
         return params_list[attempt - 1] if attempt <= len(params_list) else params_list[-1]
 
     def send(self, attempt: int, time_left: float | None) -> Awaitable[ClientResponse]:
-        """Try ``attempt``: ``ClientSession.request`` with ``current_attempt`` in the trace context."""
+        """Try ``attempt``: ``ClientSession.request`` with ``current_attempt`` in the trace context.
+
+        Only what the try needs is built: a session with no trace configs, on
+        aiohttp's own route, never reads ``trace_request_ctx``.
+        """
         params_list = self._params_list
         if params_list is None:
             method, url, given = self.method, self.url, self._kwargs
-            kwargs = {**given}
+            if not given and not self._traced:  # a plain call on aiohttp's own route: nothing else to pass
+                if time_left is None:
+                    return self._request(method, url)
+                if not self._retry_options.time_limits.propagate:
+                    timeout = self._client._timeout_for(None, time_left)  # noqa: SLF001
+                    return (
+                        self._request(method, url) if timeout is None else self._request(method, url, timeout=timeout)
+                    )
+            kwargs = {**given} if given else {}
         else:
             params = self._params_of(attempt)
             method, url, given = params.method, params.url, params.kwargs or {}
             kwargs = {**given, "headers": params.headers, "trace_request_ctx": params.trace_request_ctx}
-        trace = kwargs.get("trace_request_ctx")
-        # The real count wins over a caller's key of that name.
-        kwargs["trace_request_ctx"] = {**trace, "current_attempt": attempt} if trace else {"current_attempt": attempt}
+        if self._traced:
+            trace = kwargs.get("trace_request_ctx")
+            # The real count wins over a caller's key of that name.
+            kwargs["trace_request_ctx"] = (
+                {**trace, "current_attempt": attempt} if trace else {"current_attempt": attempt}
+            )
         if time_left is not None:
             if self._retry_options.time_limits.propagate:
                 kwargs["headers"] = {**(kwargs.get("headers") or {}), TIMEOUT_HEADER: format_timeout(time_left)}
@@ -192,7 +208,10 @@ class _RequestContext:
         self.finish = self._check_final if self._raise_for_status else None
         client = self._client
         session = client._client  # noqa: SLF001 - looked up per call, so replacing _client works
-        self._request = request_of(session)
+        route = client._route  # noqa: SLF001
+        if route[0] is not session:
+            route = client._route = (session, *route_of(session), getattr(session, "timeout", None))  # noqa: SLF001
+        self._request, self._traced = route[1], route[2]
         options = self._retry_options
         plan = options._plan or plan_of(options)  # noqa: SLF001
         budget = client._retry_budget if plan.budget is INHERIT else plan.budget  # noqa: SLF001
@@ -219,8 +238,7 @@ class _RequestContext:
     def __await__(self) -> Generator[Any, None, ClientResponse]:
         return self._start().__await__()
 
-    def __aenter__(self) -> Coroutine[Any, Any, ClientResponse]:
-        return self._start()
+    __aenter__ = _start  # returns the coroutine that ``async with`` awaits
 
     async def __aexit__(
         self,

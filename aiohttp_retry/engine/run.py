@@ -11,7 +11,6 @@ strategy from the start.
 from __future__ import annotations
 
 import asyncio
-import math
 from typing import TYPE_CHECKING, TypeVar
 
 from aiohttp_retry.engine.hedged import run_hedged
@@ -28,6 +27,8 @@ if TYPE_CHECKING:
     from aiohttp_retry.policy.protocols import CircuitBreakerLike, RetryBudgetLike
 
 __all__ = ["run"]
+
+_new = tuple.__new__
 
 R = TypeVar("R")
 
@@ -60,15 +61,18 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
     if plan.timed or (_Used.flag and inbound_deadline.get() is not None):
         now = asyncio.get_running_loop().time()
         if started is None:
+            # A fresh call has its own limits whole: exactly the same number for every call,
+            # which lets an adapter reuse what it builds for it (RetryClient's ClientTimeout).
             started = now
-        expires = math.inf if plan.total is None else started + plan.total
+            time_left = plan.first_limit
+        else:
+            time_left = plan.first_limit if plan.total is None else started + plan.total - now
+            if plan.attempt_limit is not None and plan.attempt_limit < time_left:
+                time_left = plan.attempt_limit
         inherited = inbound_deadline.get()
-        if inherited is not None and inherited < expires:
-            expires = inherited
-        time_left = expires - now
-        if plan.attempt_limit is not None and plan.attempt_limit < time_left:
-            time_left = plan.attempt_limit
-        elif time_left < 0:
+        if inherited is not None and inherited - now < time_left:
+            time_left = inherited - now
+        if time_left < 0:
             time_left = 0.0
     permit = None
     if breaker is not None:
@@ -83,9 +87,11 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
     # Per-try events go to the user's listeners, and to the logging listener only while DEBUG is on.
     watching = listeners.all if listeners.debug_on() else listeners.users
     if watching:
+        clock = asyncio.get_running_loop().time
         if started is None:
-            started = asyncio.get_running_loop().time()
-        emit_to(watching, TryStarted(1, plan.attempts, exchange.method, exchange.url, key))
+            started = clock()
+        # tuple.__new__ directly: a named tuple's own __new__ is one more Python frame per event.
+        emit_to(watching, _new(TryStarted, (1, plan.attempts, exchange.method, exchange.url, key)))
     try:
         response = await exchange.send(1, time_left)
     except Exception as error:  # noqa: BLE001 - judged by the loop like any try's error
@@ -112,23 +118,9 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
                 call = Call(plan, exchange, key, budget, breaker, listeners, started)
                 return await run_sequential(call, error, None, call.started, time_left)  # type: ignore[no-any-return]
         if watching:
-            elapsed = asyncio.get_running_loop().time() - started  # type: ignore[operator]
-            emit_to(
-                watching,
-                TryFinished(
-                    1,
-                    plan.attempts,
-                    exchange.method,
-                    exchange.url,
-                    key,
-                    status,
-                    None,
-                    None,
-                    elapsed,
-                    elapsed,
-                    final=True,
-                ),
-            )
+            elapsed = clock() - started  # type: ignore[operator]
+            args = (1, plan.attempts, exchange.method, exchange.url, key, status, None, None, elapsed, elapsed, True)
+            emit_to(watching, _new(TryFinished, args))
         exchange.response = response
         return response
     call = Call(plan, exchange, key, budget, breaker, listeners, started)

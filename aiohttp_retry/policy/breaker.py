@@ -64,7 +64,9 @@ class CircuitBreaker:
         window: seconds of the rolling window, kept in ``buckets`` buckets.
         break_duration: seconds an open breaker refuses tries before probing.
         half_open_probes: tries let through at a time while probing.
-        max_keys: origins tracked at once; the least recently used is forgotten first.
+        max_keys: origins tracked at once; when full, the one that least recently failed
+            (or was asked about while not closed) is forgotten first. A closed origin
+            whose tries all succeeded loses nothing by it.
         clock: a monotonic clock in seconds.
 
     State changes are returned to the engine (:meth:`record`, ``Permit.change``),
@@ -137,6 +139,9 @@ class CircuitBreaker:
 
     def acquire(self, key: str) -> Permit | float:
         """Ask to send a try to ``key``: a :class:`Permit` grants it; a number refuses it (seconds to a probe)."""
+        circuit = self._circuits.get(key)
+        if circuit is not None and circuit.state is CLOSED:
+            return circuit.permit  # the common case, on every call: no bookkeeping
         circuit = self._circuit(key)
         if circuit.state == CLOSED:
             return circuit.permit
@@ -164,8 +169,12 @@ class CircuitBreaker:
         if permit.probe:
             return self._move(key, circuit, OPEN if failed else CLOSED, now)
         window = circuit.window
+        if not failed and now < window.until:
+            window.newest[_TRIES] += 1  # a success within the newest bucket: the common case, inline
+            return None
         window.add(_TRIES, now)
         if failed:
+            self._circuits.move_to_end(key)  # keys are forgotten least recently failed first
             window.add(_FAILURES, now)
             tries = window.total(_TRIES, now)
             if tries >= self.minimum_throughput and window.total(_FAILURES, now) >= self.failure_ratio * tries:

@@ -13,7 +13,7 @@ class RollingCounter:
     ``now`` readings come from a monotonic clock and must not go backwards.
     """
 
-    __slots__ = ("_counts", "_epoch", "_names", "_span", "_totals")
+    __slots__ = ("_counts", "_epoch", "_names", "_span", "_totals", "newest", "until")
 
     def __init__(self, window: float, buckets: int, names: tuple[str, ...]) -> None:
         self._span = window / buckets
@@ -21,33 +21,47 @@ class RollingCounter:
         self._counts = [[0] * buckets for _ in names]
         self._totals = [0] * len(names)
         self._epoch = -math.inf  # index of the newest bucket, in units of span
+        #: Counts of the newest bucket, and the clock reading at which it ends: a caller that
+        #: reads ``now < until`` may bump ``newest[i]`` (and ``total`` follows) without a call.
+        self.newest = [0] * len(names)
+        self.until = -math.inf
 
     def _advance(self, now: float) -> int:
+        """Move the newest bucket to the one holding ``now``, emptying those that left the window."""
         tick = int(now // self._span)
         size = len(self._counts[0])
         if tick != self._epoch:
+            if self._epoch != -math.inf:  # close the newest bucket into the ring
+                slot = int(self._epoch) % size
+                for i, counts in enumerate(self._counts):
+                    counts[slot] = self.newest[i]
+                    self._totals[i] += self.newest[i]
             stale = size if self._epoch == -math.inf else min(tick - int(self._epoch), size)
             for step in range(stale):
                 slot = (tick - step) % size
                 for i, counts in enumerate(self._counts):
                     self._totals[i] -= counts[slot]
                     counts[slot] = 0
+            self.newest = [0] * len(self._names)
             self._epoch = tick
+            self.until = (tick + 1) * self._span
         return tick % size
 
     def add(self, index: int, now: float, amount: int = 1) -> None:
         """Count ``amount`` events of kind ``index`` at ``now``."""
-        slot = self._advance(now)
-        self._counts[index][slot] += amount
-        self._totals[index] += amount
+        if now >= self.until:
+            self._advance(now)
+        self.newest[index] += amount
 
     def total(self, index: int, now: float) -> int:
         """Events of kind ``index`` within the window ending at ``now``."""
-        self._advance(now)
-        return self._totals[index]
+        if now >= self.until:
+            self._advance(now)
+        return self._totals[index] + self.newest[index]
 
     def clear(self) -> None:
         """Forget every count."""
         for counts in self._counts:
             counts[:] = [0] * len(counts)
         self._totals = [0] * len(self._names)
+        self.newest = [0] * len(self._names)
