@@ -123,7 +123,7 @@ class _RequestContext:
         params_list = cast("list[RequestParams]", self._params_list)
         return params_list[attempt - 1] if attempt <= len(params_list) else params_list[-1]
 
-    def send(self, attempt: int, time_left: float | None) -> Awaitable[ClientResponse]:
+    def send(self, attempt: int, time_left: float | None) -> Awaitable[ClientResponse]:  # noqa: C901 - short routes first
         """Try ``attempt``: ``ClientSession.request`` with ``current_attempt`` in the trace context.
 
         Only what the try needs is built: a session with no trace configs, on
