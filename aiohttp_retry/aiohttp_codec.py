@@ -117,12 +117,40 @@ class AiohttpCodec:
 AIOHTTP_CODEC = AiohttpCodec()
 
 
+class _Expiry:
+    """The timer of :func:`within`: cancels the task when the time runs out, and remembers that it did."""
+
+    __slots__ = ("fired", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
+        self.fired = False
+
+    def __call__(self) -> None:
+        self.fired = True
+        self.task.cancel()
+
+
 async def within(awaitable: Awaitable[Any], seconds: float) -> Any:
-    """Await ``awaitable`` for at most ``seconds``; ``TimeoutError`` when the time runs out."""
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(seconds):
-            return await awaitable
-    return await asyncio.wait_for(awaitable, seconds)  # pragma: no cover - Python 3.10
+    """Await ``awaitable`` for at most ``seconds``; ``TimeoutError`` when the time runs out.
+
+    What ``asyncio.timeout`` does, without its context-manager coroutines and
+    rescheduling: one timer handle, cancelled when the awaitable is done.
+    """
+    task = asyncio.current_task()
+    if sys.version_info < (3, 11) or task is None:  # pragma: no cover - Python 3.10 has no Task.uncancel
+        return await asyncio.wait_for(awaitable, seconds)
+    expiry = _Expiry(task)
+    cancelling = task.cancelling()  # cancellations already pending belong to the caller
+    handle = asyncio.get_running_loop().call_later(seconds, expiry)
+    try:
+        return await awaitable
+    except asyncio.CancelledError:
+        if expiry.fired and task.uncancel() <= cancelling:
+            raise TimeoutError from None  # our timer, not a cancellation of the caller
+        raise
+    finally:
+        handle.cancel()
 
 
 async def check_final(response: ClientResponse, raise_for_status: Any) -> None:
