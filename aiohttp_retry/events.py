@@ -56,11 +56,11 @@ __all__ = [
 _log = logging.getLogger("aiohttp_retry")
 
 
-def _safe_repr(event: tuple[Any, ...], fields: tuple[str, ...]) -> str:
+def _safe_repr(event: Any) -> str:
     from aiohttp_retry.observe.redact import describe_error, redact_url  # noqa: PLC0415 - only reprs need it
 
     parts = []
-    for name, value in zip(fields, event, strict=True):
+    for name, value in zip(event._fields, event, strict=True):
         if name == "url":
             text = repr(redact_url(value))
         elif name == "error":
@@ -82,9 +82,6 @@ class TryStarted(NamedTuple):
     url: Any
     key: str
 
-    def __repr__(self) -> str:
-        return _safe_repr(self, self._fields)
-
 
 class TryFinished(NamedTuple):
     """Try ``attempt`` ended with ``status``, or raised ``error`` of ``error_kind``.
@@ -105,9 +102,6 @@ class TryFinished(NamedTuple):
     elapsed: float
     final: bool
 
-    def __repr__(self) -> str:
-        return _safe_repr(self, self._fields)
-
 
 class RetryScheduled(NamedTuple):
     """Try ``attempt`` failed with ``cause`` ("status 503", "ServerDisconnectedError"); the next follows in ``delay`` s.
@@ -124,9 +118,6 @@ class RetryScheduled(NamedTuple):
     delay: float
     retry_after: bool
 
-    def __repr__(self) -> str:
-        return _safe_repr(self, self._fields)
-
 
 class GaveUp(NamedTuple):
     """The call ends after ``tries`` tries with a failed outcome (``status`` or ``error``), for ``reason``."""
@@ -142,9 +133,6 @@ class GaveUp(NamedTuple):
     error_kind: ErrorKind | None
     elapsed: float
 
-    def __repr__(self) -> str:
-        return _safe_repr(self, self._fields)
-
 
 class BudgetRefused(NamedTuple):
     """The retry budget for ``key`` refused the retry that would have been try ``attempt``."""
@@ -153,9 +141,6 @@ class BudgetRefused(NamedTuple):
     method: str
     url: Any
     key: str
-
-    def __repr__(self) -> str:
-        return _safe_repr(self, self._fields)
 
 
 class BreakerStateChange(NamedTuple):
@@ -176,9 +161,6 @@ class HedgeFired(NamedTuple):
     key: str
     after: float
 
-    def __repr__(self) -> str:
-        return _safe_repr(self, self._fields)
-
 
 class HedgeWon(NamedTuple):
     """Try ``attempt`` of a hedged call gave the answer returned, out of ``tries`` started."""
@@ -189,11 +171,12 @@ class HedgeWon(NamedTuple):
     url: Any
     key: str
 
-    def __repr__(self) -> str:
-        return _safe_repr(self, self._fields)
-
 
 Event = TryStarted | TryFinished | RetryScheduled | GaveUp | BudgetRefused | BreakerStateChange | HedgeFired | HedgeWon
+
+# One log-safe repr for every event: URLs without userinfo and query values, errors by class.
+for _event_class in (TryStarted, TryFinished, RetryScheduled, GaveUp, BudgetRefused, HedgeFired, HedgeWon):
+    _event_class.__repr__ = _safe_repr  # type: ignore[method-assign]
 
 #: Anything called with each event; an awaitable it returns is run as a task.
 Listener = Callable[[Any], object]
