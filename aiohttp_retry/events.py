@@ -237,14 +237,18 @@ def _never() -> bool:
     return False
 
 
-_failed: set[int] = set()
+#: The listeners that raised and were reported, by id; each is held, so that its id stays its own.
+_failed: dict[int, Listener] = {}
+_FAILED_KEPT = 256  # beyond this many, start over: a listener made per call must not grow it forever
 _tasks: set[Any] = set()
 
 
 def _report_failure(listener: Listener, error: BaseException | None = None) -> None:
-    if id(listener) in _failed:
+    if _failed.get(id(listener)) is listener:
         return
-    _failed.add(id(listener))
+    if len(_failed) >= _FAILED_KEPT:
+        _failed.clear()
+    _failed[id(listener)] = listener
     _log.error("listener %r raised; it is skipped for this event (reported once)", listener, exc_info=error or True)
 
 

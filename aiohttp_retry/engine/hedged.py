@@ -5,22 +5,26 @@ Try 1 starts at once. While no answer has come, a further try starts every
 paid for from the retry budget and started only while the breaker admits it
 and the call's deadline has time left. A try that fails fast (a retryable
 status or error) starts the next one at once, unless its ``Retry-After`` asks
-for a pause (the next try then waits for the hedge delay) or for more than the
-accepted maximum (no further try starts). The first response that is not a
+for a pause (the next try then waits for the hedge delay, or for the pause when
+nothing else is under way) or for more than the accepted maximum (no further
+try starts). The first response that is not a
 failure is returned; every other try is cancelled and its response released.
-A failed response is drained and released as soon as another try is under
-way; when no try is left to start and none is running, the call ends with the
-last real outcome and the reason no further try started.
+A failed response is drained (beside the running tries, cut when the call
+ends) and released as soon as another try is under way; when no try is left
+to start and none is running, the call ends with the last real outcome and
+the reason no further try started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp_retry.engine.plan import Call
 from aiohttp_retry.events import BudgetRefused, HedgeFired, HedgeWon
+from aiohttp_retry.policy.deadline import fits_before
 from aiohttp_retry.policy.stop import StopReason
 
 if TYPE_CHECKING:
@@ -44,6 +48,8 @@ class _Hedge:
         self.last_error: tuple[Exception, float, float | None] | None = None
         self.started = 0
         self.stop: StopReason | None = None
+        self.resume_at: float | None = None  # when nothing runs: the loop clock reading to try again at
+        self.draining: set[asyncio.Future[None]] = set()
 
     def start_try(self) -> bool:
         """Start the next try if one may start; otherwise note why none will."""
@@ -83,11 +89,20 @@ class _Hedge:
             return StopReason.BUDGET_SPENT
         return None
 
-    async def drop_kept(self) -> None:
-        """Drain and release the kept failed response: another try is under way."""
+    def drop_kept(self) -> None:
+        """Drain and release the kept failed response, beside the tries under way (never holding up their answer)."""
         kept, self.kept = self.kept, None
         if kept is not None:
-            await self.call.codec.discard(kept, self.call.drain_time())
+            drain = asyncio.ensure_future(self.call.codec.discard(kept, self.call.drain_time()))
+            self.draining.add(drain)
+            drain.add_done_callback(self.draining.discard)
+
+    async def stop_draining(self) -> None:
+        """Cut the drains still running when the call ends: each releases its response as it stops."""
+        for drain in self.draining:
+            drain.cancel()
+        if self.draining:
+            await asyncio.wait(list(self.draining))
 
     async def cancel_all(self) -> None:
         """Cancel the tries under way; each releases its response when it ends, even if this wait is cut short."""
@@ -107,6 +122,22 @@ class _Hedge:
         self.tasks.clear()
         if pending:
             await asyncio.wait(pending)  # a cancellation of the caller propagates from here
+
+    async def paused(self) -> bool:
+        """With nothing under way, wait out the pause a server asked for and start the next try; whether it did."""
+        call = self.call
+        if self.resume_at is None or self.stop is not None or self.started >= call.attempts:
+            return False
+        delay = max(self.resume_at - call.now(), 0.0)
+        self.resume_at = None
+        if call.expires != math.inf and not fits_before(delay, call.now(), call.expires):
+            self.stop = StopReason.DEADLINE
+            return False
+        await asyncio.sleep(delay)
+        if self.start_try():
+            self.drop_kept()
+            return True
+        return False
 
     def server_pause(self, status: int, response: Any) -> float:
         """The pause the server asks for before the next try (0: none); notes a stop if it asks too much."""
@@ -128,13 +159,13 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
     tasks = state.tasks
     try:
         state.start_try()
-        while tasks:
+        while tasks or await state.paused():
             more = state.stop is None and state.started < call.attempts
             timeout = hedging.delay_for(call.key) if more else None
             done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if not done:
                 if state.start_try():
-                    await state.drop_kept()
+                    state.drop_kept()
                 continue
             for task in done:
                 attempt, began, permit, time_left = tasks.pop(task)
@@ -154,7 +185,7 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
                         raise
                     call.finished(attempt, None, error, began, final=False)
                     state.last_error = (error, began, time_left)
-                    await state.drop_kept()
+                    state.drop_kept()
                 else:
                     try:
                         status = codec.status(response)
@@ -164,7 +195,7 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
                         if failed is not True:
                             call.tries = state.started
                             call.finished(attempt, status, None, began, final=True)
-                            await state.drop_kept()
+                            state.drop_kept()
                             await state.cancel_all()
                             if failed is StopReason.NOT_RETRYABLE:
                                 call.gave_up(StopReason.NOT_RETRYABLE, status, None)
@@ -174,15 +205,16 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
                             return await call.deliver(response)
                         call.finished(attempt, status, None, began, final=False)
                         pause = state.server_pause(status, response)
+                        state.resume_at = call.now() + pause if pause else None
                     except BaseException:
                         codec.release(response)
                         raise
-                    await state.drop_kept()
+                    state.drop_kept()
                     state.kept, state.kept_status, state.last_error = response, status, None
                 if pause == 0.0 and state.start_try():  # a fast failure starts the next try at once
-                    await state.drop_kept()
+                    state.drop_kept()
             if tasks:
-                await state.drop_kept()  # another try is under way: the failed response is not needed
+                state.drop_kept()  # another try is under way: the failed response is not needed
         call.tries = state.started
         reason = state.stop or StopReason.LAST_TRY
         if state.kept is not None:
@@ -206,3 +238,4 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
             codec.release(state.kept)
         if tasks:
             await state.cancel_all()
+        await state.stop_draining()

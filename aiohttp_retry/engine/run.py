@@ -58,8 +58,9 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
             return await run_hedged(call, plan.hedging)  # type: ignore[no-any-return]
         return await run_sequential(call, None, None, 0.0, None)  # type: ignore[no-any-return]
     time_left = None
+    clock = asyncio.get_running_loop().time
     if plan.timed or (_Used.flag and inbound_deadline.get() is not None):
-        now = asyncio.get_running_loop().time()
+        now = clock()
         if started is None:
             # A fresh call has its own limits whole: exactly the same number for every call,
             # which lets an adapter reuse what it builds for it (RetryClient's ClientTimeout).
@@ -86,10 +87,9 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
         budget.record_call(key)
     # Per-try events go to the user's listeners, and to the logging listener only while DEBUG is on.
     watching = listeners.all if listeners.debug_on() else listeners.users
+    if started is None:
+        started = clock()  # read once for every call: a call that gives up reports its whole time
     if watching:
-        clock = asyncio.get_running_loop().time
-        if started is None:
-            started = clock()
         # tuple.__new__ directly: a named tuple's own __new__ is one more Python frame per event.
         emit_to(watching, _new(TryStarted, (1, plan.attempts, exchange.method, exchange.url, key)))
     try:
@@ -118,7 +118,7 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
                 call = Call(plan, exchange, key, budget, breaker, listeners, started)
                 return await run_sequential(call, error, None, call.started, time_left)  # type: ignore[no-any-return]
         if watching:
-            elapsed = clock() - started  # type: ignore[operator]
+            elapsed = clock() - started
             args = (1, plan.attempts, exchange.method, exchange.url, key, status, None, None, elapsed, elapsed, True)
             emit_to(watching, _new(TryFinished, args))
         exchange.response = response
