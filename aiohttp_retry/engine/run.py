@@ -11,6 +11,7 @@ strategy from the start.
 from __future__ import annotations
 
 import asyncio
+from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, TypeVar
 
 from aiohttp_retry.engine.hedged import run_hedged
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["run"]
 
 _new = tuple.__new__
+_STOCK_TIME = asyncio.BaseEventLoop.time
 
 R = TypeVar("R")
 
@@ -58,7 +60,9 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
             return await run_hedged(call, plan.hedging)  # type: ignore[no-any-return]
         return await run_sequential(call, None, None, 0.0, None)  # type: ignore[no-any-return]
     time_left = None
-    clock = asyncio.get_running_loop().time
+    loop = asyncio.get_running_loop()
+    # The loop's own clock; for asyncio's stock loops that is time.monotonic, called without the method's frame.
+    clock = _monotonic if type(loop).time is _STOCK_TIME else loop.time
     if plan.timed or (_Used.flag and inbound_deadline.get() is not None):
         now = clock()
         if started is None:
