@@ -49,8 +49,8 @@ from tests.memory_transport import (
     log_records,
 )
 
-# The module, not the function that aiohttp_retry.engine re-exports under the same name.
-run_module = importlib.import_module("aiohttp_retry.engine.run")
+# The module of the engine's entry, whose names the fast-path tests replace.
+run_module = importlib.import_module("aiohttp_retry.engine.entry")
 
 
 def gave_up_line(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:

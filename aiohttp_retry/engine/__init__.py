@@ -9,10 +9,10 @@ and read responses through a :class:`~aiohttp_retry.engine.protocols.Codec`.
 
 from __future__ import annotations
 
+from aiohttp_retry.engine.entry import run
 from aiohttp_retry.engine.inbound import inbound_deadline, inbound_used, set_inbound_deadline
 from aiohttp_retry.engine.plan import Call, Plan, plan_of
 from aiohttp_retry.engine.protocols import Codec, Exchange
-from aiohttp_retry.engine.run import run
 
 __all__ = [
     "Call",

@@ -4,7 +4,7 @@
 per object through its public properties (a subclass that overrides
 ``attempts`` or ``statuses`` is honoured everywhere) and recomputed after any
 of its settings changes. :class:`Call` holds one call's state on the slow path
-(the fast path in :mod:`aiohttp_retry.engine.run` builds none) and answers the
+(the fast path in :mod:`aiohttp_retry.engine.entry` builds none) and answers the
 questions the loops ask: may this try go, is this outcome a failure, wait how
 long or stop why. Every "stop" is a :class:`~aiohttp_retry.policy.stop.StopReason`.
 """
