@@ -38,26 +38,37 @@ _NOT_RESENDABLE = (
 
 
 class _Exchange:
-    """One call through the middleware, as the engine sees it."""
+    """One call through the middleware, as the engine sees it.
 
-    __slots__ = ("finish", "handler", "method", "propagate", "request", "response", "url")
+    Built on every request, so it is made with ``object.__new__`` and two
+    attribute stores (no ``__init__`` frame); the rest is read from the request
+    when the engine asks, or is a class-level default.
+    """
+
+    __slots__ = ("handler", "propagate", "request", "response")
     codec = AIOHTTP_CODEC
     hedgeable = False  # aiohttp cannot send one ClientRequest twice at once
+    finish = None  # aiohttp applies the session's raise_for_status after the middleware
+    request: ClientRequest
+    handler: ClientHandlerType
+    propagate: bool
     response: ClientResponse
 
-    def __init__(self, request: ClientRequest, handler: ClientHandlerType, propagate: bool) -> None:
-        self.request = request
-        self.handler = handler
-        self.propagate = propagate
-        self.method = request.method
-        self.url = request.url
-        self.finish = None
+    @property
+    def method(self) -> str:
+        """The request's method (for events)."""
+        return self.request.method
+
+    @property
+    def url(self) -> Any:
+        """The request's URL (for events)."""
+        return self.request.url
 
     def send(self, _attempt: int, time_left: float | None) -> Awaitable[ClientResponse]:
         """Call the next handler; a time limit is the library's own timer (aiohttp's is per call here)."""
         if time_left is None:
             return self.handler(self.request)
-        if self.propagate:
+        if getattr(self, "propagate", False):
             self.request.headers[TIMEOUT_HEADER] = format_timeout(time_left)
         return within(self.handler(self.request), time_left)
 
@@ -70,6 +81,9 @@ class _Exchange:
         """Why the request cannot be sent again: its one-shot body was consumed."""
         body = self.request.body
         return _NOT_RESENDABLE if isinstance(body, payload.Payload) and body.consumed else None
+
+
+_new_exchange = object.__new__
 
 
 class RetryMiddleware:
@@ -131,4 +145,9 @@ class RetryMiddleware:
         # The origin key, as aiohttp has computed it for the Host header already.
         key = (request.url.host_port_subcomponent or "") if budget is not None or breaker is not None else ""
         listeners = self._listeners if not plan.listeners else self._listeners.with_users(plan.listeners)
-        return run(plan, _Exchange(request, handler, plan.propagate), key, budget, breaker, listeners)
+        exchange = _new_exchange(_Exchange)
+        exchange.request = request
+        exchange.handler = handler
+        if plan.propagate:
+            exchange.propagate = True
+        return run(plan, exchange, key, budget, breaker, listeners)
