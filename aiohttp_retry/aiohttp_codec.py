@@ -144,13 +144,20 @@ async def within(awaitable: Awaitable[Any], seconds: float) -> Any:
     cancelling = task.cancelling()  # cancellations already pending belong to the caller
     handle = asyncio.get_running_loop().call_later(seconds, expiry)
     try:
-        return await awaitable
+        result = await awaitable
     except asyncio.CancelledError:
         if expiry.fired and task.uncancel() <= cancelling:
             raise TimeoutError from None  # our timer, not a cancellation of the caller
         raise
+    except BaseException:
+        if expiry.fired:
+            task.uncancel()  # the awaitable turned our cancellation into another error: withdraw it
+        raise
     finally:
         handle.cancel()
+    if expiry.fired:
+        task.uncancel()  # the awaitable swallowed our cancellation: withdraw it, as asyncio.timeout does
+    return result
 
 
 async def check_final(response: ClientResponse, raise_for_status: Any) -> None:

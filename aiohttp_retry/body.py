@@ -5,16 +5,15 @@ aiohttp rebuilds bytes, strings, forms without files (``FormData``, ``dict``,
 rest is prepared once per call by :func:`prepare_body`, whose ``data`` every
 try sends:
 
-* a seekable binary file is re-read from its position at the call's start,
-  whatever its size (positional, locked reads: hedged tries do not mix);
+* a seekable binary file is re-read from its position at the call's start
+  (positional, locked reads: hedged tries do not mix);
 * an unseekable or text-mode file, or an async iterable, is read ahead into
   memory, up to ``limit`` bytes for the whole body; a longer one is sent once
   (a long seekable text file is re-read instead, chunked);
 * a ``FormData`` (or ``dict``/``list``) with file or stream fields becomes one
   multipart body, its fields prepared so, names, filenames and content types
   kept; the caller's ``FormData`` is not modified;
-* an aiohttp ``Payload`` is sent as given, and refused once aiohttp reports
-  it consumed, unless it is in memory.
+* an aiohttp ``Payload`` is sent as given; once consumed, refused unless in memory.
 
 Files stay the caller's. aiohttp 3.12-3.14 closes a file it is given (its
 file payload's ``close()``, awaited when a request ends, closes the file in an
@@ -54,6 +53,11 @@ class ReplayableBody:
         self.data = data
         self.limit = limit
         self._checks = checks
+
+    @property
+    def one_shot(self) -> bool:
+        """Whether a part can be sent only once at a time (a long stream): such a body is never hedged."""
+        return bool(self._checks)
 
     def why_not_resend(self) -> str | None:
         """A sentence saying why the body cannot be sent again, or ``None`` if it can."""

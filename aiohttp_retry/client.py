@@ -20,6 +20,7 @@ from aiohttp_retry.observe.logging import LoggingListener
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.protocols import CircuitBreakerLike, RetryBudgetLike, check_policy
 from aiohttp_retry.request_context import (
+    _SESSION,
     _URL_TYPE,
     RaiseForStatus,
     RequestParams,
@@ -112,7 +113,7 @@ class RetryClient:
         Try 1 of every call with the same options has the same time left, so
         the answer is kept per time left, valid while the base timeout is the same object.
         """
-        base = self._route[3] if given is None else given
+        base = self._route[3] if given is _SESSION else given
         cached = self._timeouts.get(time_left)
         if cached is not None and cached[0] is base:
             return cached[1]

@@ -114,7 +114,7 @@ class RetryMiddleware:
         if retry_options is not None and not isinstance(retry_options, RetryOptionsBase):
             msg = (
                 "retry_options must be None or a RetryOptionsBase instance such as FullJitterRetry(), "
-                f"got {retry_options!r}"
+                f"got a {type(retry_options).__name__}"
             )
             raise TypeError(msg)
         if retry_options is not None and retry_options.hedging is not None:

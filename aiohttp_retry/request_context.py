@@ -16,11 +16,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 from aiohttp import ClientResponse
+from multidict import CIMultiDict
 from yarl import URL
 
 from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC, check_final, origin_of, route_of, session_origin
 from aiohttp_retry.body import ReplayableBody, needs_preparing, prepare_body
 from aiohttp_retry.engine import plan_of, run
+from aiohttp_retry.errors import RetryTimeoutError
 from aiohttp_retry.options_base import INHERIT, RetryOptionsBase
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
 
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
 __all__ = ["RaiseForStatus", "RequestParams", "check_options"]
 
 _RAW_URL_TYPE = str | URL
+
+#: ``timeout`` not given for the call: the session's applies.
+_SESSION: Any = object()
 _URL_TYPE = _RAW_URL_TYPE | list[_RAW_URL_TYPE] | tuple[_RAW_URL_TYPE, ...]
 
 #: ``True`` to call ``response.raise_for_status()`` on the final response, or a
@@ -43,7 +48,7 @@ def check_options(retry_options: object) -> None:
     if retry_options is not None and not isinstance(retry_options, RetryOptionsBase):
         msg = (
             "retry_options must be None or a RetryOptionsBase instance such as ExponentialRetry(attempts=5), "
-            f"got {retry_options!r}"
+            f"got a {type(retry_options).__name__}"
         )
         raise TypeError(msg)
 
@@ -78,12 +83,12 @@ class _RequestContext:
         "_traced",
         "_used",
         "finish",
+        "hedgeable",
         "method",
         "response",
         "url",
     )
     codec = AIOHTTP_CODEC
-    hedgeable = True
     _bodies: dict[int, ReplayableBody] | None
     response: ClientResponse
 
@@ -136,7 +141,7 @@ class _RequestContext:
                 if time_left is None:
                     return self._request(method, url)
                 if not self._retry_options.time_limits.propagate:
-                    timeout = self._client._timeout_for(None, time_left)  # noqa: SLF001
+                    timeout = self._client._timeout_for(_SESSION, time_left)  # noqa: SLF001
                     return (
                         self._request(method, url) if timeout is None else self._request(method, url, timeout=timeout)
                     )
@@ -147,14 +152,18 @@ class _RequestContext:
             kwargs = {**given, "headers": params.headers, "trace_request_ctx": params.trace_request_ctx}
         if self._traced:
             trace = kwargs.get("trace_request_ctx")
-            # The real count wins over a caller's key of that name.
-            kwargs["trace_request_ctx"] = (
-                {**trace, "current_attempt": attempt} if trace else {"current_attempt": attempt}
-            )
+            # The real count wins over a caller's key of that name; a context that is no mapping goes as it is.
+            if trace is None or isinstance(trace, Mapping):
+                kwargs["trace_request_ctx"] = (
+                    {**trace, "current_attempt": attempt} if trace else {"current_attempt": attempt}
+                )
         if time_left is not None:
             if self._retry_options.time_limits.propagate:
-                kwargs["headers"] = {**(kwargs.get("headers") or {}), TIMEOUT_HEADER: format_timeout(time_left)}
-            timeout = self._client._timeout_for(kwargs.get("timeout"), time_left)  # noqa: SLF001
+                headers = CIMultiDict(kwargs.get("headers") or ())
+                headers[TIMEOUT_HEADER] = format_timeout(time_left)
+                kwargs["headers"] = headers
+            # An explicit timeout=None means "no limit" to aiohttp, not "the session's".
+            timeout = self._client._timeout_for(kwargs.get("timeout", _SESSION), time_left)  # noqa: SLF001
             if timeout is not None:
                 kwargs["timeout"] = timeout
         if self._bodies:
@@ -172,7 +181,11 @@ class _RequestContext:
             method, url, headers = params.method, params.url, params.headers
         defaults = getattr(self._client._client, "headers", None)  # noqa: SLF001
         if defaults:
-            headers = {**defaults, **(headers or {})}
+            merged = CIMultiDict(defaults)
+            merged.update(CIMultiDict(headers or ()))  # any form aiohttp takes: a mapping or (name, value) pairs
+            return method, url, merged
+        if headers is not None and not isinstance(headers, Mapping):
+            headers = CIMultiDict(headers)
         return method, url, headers
 
     def resend_refusal(self, attempt: int) -> str | None:
@@ -205,6 +218,7 @@ class _RequestContext:
             raise RuntimeError(msg)
         self._used = True
         self._bodies = None
+        self.hedgeable = True
         self.finish = self._check_final if self._raise_for_status else None
         client = self._client
         session = client._client  # noqa: SLF001 - looked up per call, so replacing _client works
@@ -232,7 +246,13 @@ class _RequestContext:
         if plan.total is None:
             await self._prepare_bodies(plan.replay_buffer)
         else:
-            await asyncio.wait_for(self._prepare_bodies(plan.replay_buffer), plan.total)
+            try:
+                await asyncio.wait_for(self._prepare_bodies(plan.replay_buffer), plan.total)
+            except TimeoutError as error:
+                limit = "total_timeout"  # reading the body ahead used up the whole call
+                raise RetryTimeoutError(limit, plan.total, 0) from error
+        if self._bodies and any(body.one_shot for body in self._bodies.values()):
+            self.hedgeable = False  # a body that can be sent once at a time is never sent twice at once
         return await run(plan, self, key, budget, breaker, listeners, started)
 
     def __await__(self) -> Generator[Any, None, ClientResponse]:
@@ -252,5 +272,6 @@ class _RequestContext:
 def _urls_of(url: _URL_TYPE | None) -> tuple[_RAW_URL_TYPE, ...]:
     if isinstance(url, (list, tuple)) and url:
         return tuple(url)
-    msg = f"url must be a str, a yarl.URL, or a non-empty list or tuple of them (one per try), got {url!r}"
+    what = "an empty one" if isinstance(url, (list, tuple)) else f"a {type(url).__name__}"
+    msg = f"url must be a str, a yarl.URL, or a non-empty list or tuple of them (one per try), got {what}"
     raise ValueError(msg)

@@ -30,6 +30,15 @@ if TYPE_CHECKING:
 __all__ = ["run"]
 
 _new = tuple.__new__
+
+
+def _cancelled(call: Call, interrupted: BaseException) -> None:
+    """Report a call cancelled during try 1: the try ended with the cancellation, and the call gave up."""
+    call.tries = 1
+    call.finished(1, None, interrupted, call.started, final=True)
+    call.gave_up(StopReason.CANCELLED, None, None)
+
+
 _STOCK_TIME = asyncio.BaseEventLoop.time
 
 R = TypeVar("R")
@@ -105,9 +114,7 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
         if permit is not None:
             breaker.release(key, permit)  # type: ignore[union-attr]
         if isinstance(interrupted, asyncio.CancelledError):
-            call = Call(plan, exchange, key, budget, breaker, listeners, started)
-            call.tries = 1
-            call.gave_up(StopReason.CANCELLED, None, None)
+            _cancelled(Call(plan, exchange, key, budget, breaker, listeners, started), interrupted)
         raise
     status = exchange.codec.status(response)
     if permit is not None:
@@ -121,6 +128,9 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
             except Exception as error:  # noqa: BLE001 - raise_for_status: judged like any try's error
                 call = Call(plan, exchange, key, budget, breaker, listeners, started)
                 return await run_sequential(call, error, None, call.started, time_left)  # type: ignore[no-any-return]
+            except asyncio.CancelledError as interrupted:
+                _cancelled(Call(plan, exchange, key, budget, breaker, listeners, started), interrupted)
+                raise
         if watching:
             elapsed = clock() - started
             args = (1, plan.attempts, exchange.method, exchange.url, key, status, None, None, elapsed, elapsed, True)

@@ -68,7 +68,13 @@ class _Hedge:
                 return False
         permit = call.admit(attempt)  # try 1 refused: CircuitOpenError ends the call
         self.started = attempt
-        task = asyncio.ensure_future(call.exchange.send(attempt, time_left))
+        try:
+            task = asyncio.ensure_future(call.exchange.send(attempt, time_left))
+        except BaseException as error:  # the try could not even start: its permit goes back
+            call.record_error(permit, error)
+            call.finished(attempt, None, error, now, final=True)
+            call.gave_up(StopReason.NOT_RETRYABLE, None, error)
+            raise
         self.tasks[task] = (attempt, now, permit, time_left)
         if attempt > 1:
             method, url, _ = call.exchange.describe(attempt)
@@ -113,10 +119,12 @@ class _Hedge:
             if not task.cancelled() and task.exception() is None:
                 release(task.result())
 
-        for task, (_, _, permit, _) in self.tasks.items():
+        for task, (attempt, began, permit, _) in self.tasks.items():
             task.add_done_callback(release_result)
             if not task.done():
-                call.record_error(permit, asyncio.CancelledError())  # gives a breaker probe back
+                cancelled = asyncio.CancelledError()
+                call.record_error(permit, cancelled)  # gives a breaker probe back
+                call.finished(attempt, None, cancelled, began, final=False)
             task.cancel()
         pending = list(self.tasks)
         self.tasks.clear()
@@ -202,7 +210,11 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
                             elif state.started > 1:
                                 method, url, _ = call.exchange.describe(attempt)
                                 call.listeners.emit(HedgeWon(attempt, state.started, method, url, call.key))
-                            return await call.deliver(response)
+                            try:
+                                return await call.deliver(response)
+                            except Exception as rejected:  # raise_for_status rejected the answer
+                                call.gave_up(StopReason.NOT_RETRYABLE, status, rejected)
+                                raise
                         call.finished(attempt, status, None, began, final=False)
                         pause = state.server_pause(status, response)
                         state.resume_at = call.now() + pause if pause else None

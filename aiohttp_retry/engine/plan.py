@@ -138,6 +138,7 @@ class Call:
         "own_expiry",
         "plan",
         "previous",
+        "reported",
         "started",
         "tries",
         "watching",
@@ -170,6 +171,7 @@ class Call:
         self.own_expiry = inherited is None or own <= inherited
         self.previous: float | None = None
         self.tries = 0
+        self.reported = False  # GaveUp emitted: a call gives up once, whatever happens after
 
     # -- time -------------------------------------------------------------------------------------
 
@@ -383,7 +385,10 @@ class Call:
         self.listeners.emit(RetryScheduled(attempt, self.attempts, method, url, self.key, cause, delay, from_server))
 
     def gave_up(self, reason: StopReason, status: int | None, error: BaseException | None) -> None:
-        """Emit :class:`GaveUp`, and note the reason on an error the call re-raises."""
+        """Emit :class:`GaveUp` (once per call), and note the reason on an error the call re-raises."""
+        if self.reported:
+            return
+        self.reported = True
         method, url, _ = self.exchange.describe(max(self.tries, 1))
         kind = self.codec.error_kind(error) if isinstance(error, Exception) else None
         elapsed = self.now() - self.started

@@ -56,6 +56,7 @@ async def run_sequential(  # noqa: C901, PLR0912, PLR0915 - the one sequential l
                     outcome = raised
                 except BaseException as interrupted:
                     call.record_error(permit, interrupted)
+                    call.finished(attempt, None, interrupted, try_started, final=True)
                     raise
                 else:
                     call.record(permit, failed=call.plan.failed(codec.status(outcome)))
@@ -123,8 +124,14 @@ async def run_sequential(  # noqa: C901, PLR0912, PLR0915 - the one sequential l
                     # Draining its body took the time left: the response is gone, and so is the deadline.
                     call.gave_up(StopReason.DEADLINE, status, None)
                     raise call.deadline_error()
-            outcome = None
             await asyncio.sleep(delay)
+            if call.expires != math.inf and call.now() >= call.expires:
+                # The loop woke too late (it was busy): no try starts after the deadline.
+                call.gave_up(StopReason.DEADLINE, None, outcome if isinstance(outcome, Exception) else None)
+                if isinstance(outcome, Exception):
+                    raise outcome
+                raise call.deadline_error()
+            outcome = None
             attempt += 1
     except asyncio.CancelledError:
         call.gave_up(StopReason.CANCELLED, None, None)

@@ -65,8 +65,9 @@ class CircuitBreaker:
         break_duration: seconds an open breaker refuses tries before probing.
         half_open_probes: tries let through at a time while probing.
         max_keys: origins tracked at once; when full, the one that least recently failed
-            (or was asked about while not closed) is forgotten first. A closed origin
-            whose tries all succeeded loses nothing by it.
+            (or was asked about while open or half-open) is forgotten first, and one that
+            never failed before any of them. A closed origin whose tries all succeeded
+            loses nothing by it.
         clock: a monotonic clock in seconds.
 
     State changes are returned to the engine (:meth:`record`, ``Permit.change``),
@@ -103,10 +104,11 @@ class CircuitBreaker:
         circuits = self._circuits
         circuit = circuits.get(key)
         if circuit is None:
-            circuit = circuits[key] = _Circuit(RollingCounter(self.window, self.buckets, ("tries", "failures")))
-            if len(circuits) > self.max_keys:
+            if len(circuits) >= self.max_keys:
                 circuits.popitem(last=False)
-        else:
+            circuit = circuits[key] = _Circuit(RollingCounter(self.window, self.buckets, ("tries", "failures")))
+            circuits.move_to_end(key, last=False)  # a new key has not failed yet: first to be forgotten
+        elif circuit.state is not CLOSED:
             circuits.move_to_end(key)
         return circuit
 
