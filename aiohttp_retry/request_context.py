@@ -222,6 +222,8 @@ class _RequestContext:
         self.finish = self._check_final if self._raise_for_status else None
         client = self._client
         session = client._client  # noqa: SLF001 - looked up per call, so replacing _client works
+        # Worked out once per session (aiohttp discourages setting attributes on a session, so a
+        # ``request`` replaced on the instance after the first call is not seen; a subclass always is).
         route = client._route  # noqa: SLF001
         if route[0] is not session:
             route = client._route = (session, *route_of(session), getattr(session, "timeout", None))  # noqa: SLF001
