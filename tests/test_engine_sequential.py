@@ -15,11 +15,12 @@ from aiohttp_retry import (
     CircuitOpenError,
     ErrorKind,
     ExponentialRetry,
+    Hedging,
     RetryBudget,
     RetryTimeoutError,
     StopReason,
 )
-from aiohttp_retry.engine import plan_of
+from aiohttp_retry.engine import inbound_deadline, plan_of, set_inbound_deadline
 from aiohttp_retry.events import (
     BreakerStateChange,
     BudgetRefused,
@@ -668,3 +669,21 @@ async def test_invalid_retry_after_is_not_retried(value: str) -> None:
     response = await drive(ExponentialRetry(start_timeout=0), exchange)
     assert response.status == 429
     assert len(exchange.sends) == 1
+
+
+@pytest.mark.looptime
+@pytest.mark.parametrize("hedging", [None, Hedging(delay=0.1)], ids=["sequential", "hedged"])
+async def test_a_passed_inbound_deadline_sends_nothing(hedging: Hedging | None) -> None:
+    """A call made after the request being served ran out of time sends no try and gives up for the deadline."""
+    listeners, recorder = collect()
+    exchange = MemoryExchange([200])
+    token = set_inbound_deadline(asyncio.get_running_loop().time() - 0.1)
+    try:
+        with pytest.raises(RetryTimeoutError, match="inbound deadline") as info:
+            await drive(ExponentialRetry(hedging=hedging), exchange, listeners=listeners)
+    finally:
+        inbound_deadline.reset(token)
+    assert exchange.sends == []
+    assert info.value.tries == 0
+    [gave_up] = [e for e in recorder.events if isinstance(e, GaveUp)]
+    assert (gave_up.reason, gave_up.tries) == (StopReason.DEADLINE, 0)

@@ -65,6 +65,9 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
     """
     if plan.hedging is not None and exchange.hedgeable:
         call = Call(plan, exchange, key, budget, breaker, listeners, started)
+        if call.expires <= call.now():
+            call.gave_up(StopReason.DEADLINE, None, None)
+            raise call.deadline_error()
         if call.idempotent(1):
             return await run_hedged(call, plan.hedging)  # type: ignore[no-any-return]
         return await run_sequential(call, None, None, 0.0, None)  # type: ignore[no-any-return]
@@ -86,8 +89,11 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
         inherited = inbound_deadline.get()
         if inherited is not None and inherited - now < time_left:
             time_left = inherited - now
-        if time_left < 0:
-            time_left = 0.0
+        if time_left <= 0:
+            # The deadline (inherited, or used up reading a body ahead) has passed: nothing is sent.
+            call = Call(plan, exchange, key, budget, breaker, listeners, started)
+            call.gave_up(StopReason.DEADLINE, None, None)
+            raise call.deadline_error()
     permit = None
     if breaker is not None:
         granted = breaker.acquire(key)
