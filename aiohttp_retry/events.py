@@ -186,8 +186,8 @@ class Listeners:
     """The listeners of a client, a middleware or a call, and the logging listener of its logger.
 
     ``users`` are the listeners given by the user; ``log`` turns events into
-    log lines. :meth:`watching_tries` tells whether per-try events are wanted
-    (anyone listening, or the logger at DEBUG), so that a call nobody watches
+    log lines. :meth:`for_tries` tells who wants per-try events now (the users,
+    and the logging listener only at DEBUG), so that a call nobody watches
     builds none.
     """
 
@@ -203,10 +203,6 @@ class Listeners:
         self.all: tuple[Listener, ...] = self.users if log is None else (*self.users, log)
         #: Whether the logger writes DEBUG lines now (a C-level partial: it runs on every call).
         self.debug_on: Callable[[], bool] = partial(log.enabled, DEBUG) if log is not None else _never
-
-    def watching_tries(self) -> bool:
-        """Whether per-try events are wanted now."""
-        return bool(self.users) or self.debug_on()
 
     def for_tries(self) -> tuple[Listener, ...]:
         """Who gets per-try events now: the users, and the logging listener only while DEBUG is on."""

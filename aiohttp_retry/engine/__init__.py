@@ -10,7 +10,7 @@ and read responses through a :class:`~aiohttp_retry.engine.protocols.Codec`.
 from __future__ import annotations
 
 from aiohttp_retry.engine.entry import run
-from aiohttp_retry.engine.inbound import inbound_deadline, inbound_used, set_inbound_deadline
+from aiohttp_retry.engine.inbound import inbound_deadline, set_inbound_deadline
 from aiohttp_retry.engine.plan import Call, Plan, plan_of
 from aiohttp_retry.engine.protocols import Codec, Exchange
 
@@ -20,7 +20,6 @@ __all__ = [
     "Exchange",
     "Plan",
     "inbound_deadline",
-    "inbound_used",
     "plan_of",
     "run",
     "set_inbound_deadline",

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp_retry.engine.plan import Call
-from aiohttp_retry.events import BudgetRefused, HedgeFired, HedgeWon
+from aiohttp_retry.events import HedgeFired, HedgeWon
 from aiohttp_retry.policy.deadline import fits_before
 from aiohttp_retry.policy.stop import StopReason
 
@@ -63,7 +62,7 @@ class _Hedge:
         now = call.now()
         time_left = call.time_left(now)
         if attempt > 1:
-            self.stop = self._refusal(attempt, time_left)
+            self.stop = StopReason.DEADLINE if time_left is not None and time_left <= 0 else call.refusal(attempt)
             if self.stop is not None:
                 return False
         permit = call.admit(attempt)  # try 1 refused: CircuitOpenError ends the call
@@ -80,20 +79,6 @@ class _Hedge:
             method, url, _ = call.exchange.describe(attempt)
             call.listeners.emit(HedgeFired(attempt, method, url, call.key, now - call.started))
         return True
-
-    def _refusal(self, attempt: int, time_left: float | None) -> StopReason | None:
-        call = self.call
-        if time_left is not None and time_left <= 0:
-            return StopReason.DEADLINE
-        if call.exchange.resend_refusal(attempt) is not None:
-            return StopReason.BODY_NOT_REPLAYABLE
-        if call.breaker is not None and call.breaker.would_refuse(call.key):
-            return StopReason.BREAKER_OPEN
-        if call.budget is not None and not call.budget.try_retry(call.key):
-            method, url, _ = call.exchange.describe(attempt)
-            call.listeners.emit(BudgetRefused(attempt, method, url, call.key))
-            return StopReason.BUDGET_SPENT
-        return None
 
     def drop_kept(self) -> None:
         """Drain and release the kept failed response, beside the tries under way (never holding up their answer)."""
@@ -149,15 +134,13 @@ class _Hedge:
 
     def server_pause(self, status: int, response: Any) -> float:
         """The pause the server asks for before the next try (0: none); notes a stop if it asks too much."""
-        retry_after = self.call.plan.retry_after
-        if retry_after is None:
-            return 0.0
-        asked = retry_after.asks(status, self.call.codec.header(response, "Retry-After"), time.time())
+        call = self.call
+        asked = call.server_wait(status, call.codec.header(response, "Retry-After"))
         if asked is None:
             return 0.0
-        if asked > retry_after.max_wait:
+        if asked > call.plan.retry_after.max_wait:  # type: ignore[union-attr] # asked: it is set
             self.stop = StopReason.RETRY_AFTER_TOO_LONG
-        return float(asked)
+        return asked
 
 
 async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR0912, PLR0915 - the hedged loop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar, Token
 
-__all__ = ["inbound_deadline", "inbound_used", "set_inbound_deadline"]
+__all__ = ["inbound_deadline", "set_inbound_deadline"]
 
 #: The event-loop clock reading by which the request being served must be answered.
 #: Set by :func:`aiohttp_retry.server.deadline_middleware`; calls made meanwhile inherit it.
@@ -15,11 +15,6 @@ class _Used:
     """Whether any inbound deadline was ever set in this process: until then the fast path skips the lookup."""
 
     flag = False
-
-
-def inbound_used() -> bool:
-    """Whether :func:`set_inbound_deadline` was ever called in this process."""
-    return _Used.flag
 
 
 def set_inbound_deadline(expires: float) -> Token[float | None]:

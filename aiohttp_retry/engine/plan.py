@@ -113,15 +113,6 @@ def _has_header(headers: Mapping[str, Any] | None, name: str | None) -> bool:
     return any(key.lower() == lower for key in headers)
 
 
-def cause_of(status: int | None, error: BaseException | None) -> str:
-    """The log-safe cause of a failed try: ``status 503``, or the error's class (never its text)."""
-    if error is None:
-        return f"status {status}"
-    error_status = getattr(error, "status", None)
-    name = type(error).__name__
-    return f"{name} (status {error_status})" if isinstance(error_status, int) else name
-
-
 class Call:
     """One call on the slow path: its state, and the decisions the loops ask for."""
 
@@ -271,11 +262,9 @@ class Call:
     # -- judging ----------------------------------------------------------------------------------
 
     def idempotent(self, attempt: int) -> bool:
-        """Whether try ``attempt`` may be sent again, or twice at once: an idempotent method, or a key header."""
-        method, _, headers = self.exchange.describe(attempt)
-        plan = self.plan
-        keyed = _has_header(headers, plan.idempotency_header)
-        return keyed or (method.upper() in IDEMPOTENT_METHODS and method.upper() in plan.methods)
+        """Whether try ``attempt`` may be sent twice at once: retried by the options, and idempotent."""
+        allowed, idempotent = self._allowed(attempt)
+        return allowed and idempotent
 
     def _allowed(self, attempt: int) -> tuple[bool, bool]:
         """Whether the options retry try ``attempt``'s request at all, and whether it is idempotent."""
@@ -329,15 +318,14 @@ class Call:
             network_errors=plan.network_errors,
         )
 
-    def plan_retry(  # noqa: C901, PLR0911 - one check per stop reason, in the documented order
+    def plan_retry(
         self, attempt: int, response: Any, status: int | None, header: str | None, try_took: float
     ) -> tuple[float, bool] | StopReason:
         """The wait before try ``attempt + 1`` and whether the server set it, or why the call must stop.
 
         In order: the last try was made; the server asks for more than the
-        options accept; the breaker is open; the wait and a try as long as the
-        last would pass the deadline; the body cannot be sent again; the retry
-        budget refuses (asked last, so a retry that would not happen costs nothing).
+        options accept; the wait and a try as long as the last would pass the
+        deadline; then :meth:`refusal`.
         """
         if attempt >= self.attempts:
             return StopReason.LAST_TRY
@@ -348,26 +336,34 @@ class Call:
             msg = f"{type(options).__name__}.get_timeout returned {delay!r}; a wait must be a finite number >= 0"
             raise ValueError(msg)
         from_server = False
-        retry_after = plan.retry_after
-        if retry_after is not None and status is not None and header is not None:
-            asked = retry_after.asks(status, header, time.time())
-            if asked is not None:
-                if asked > retry_after.max_wait:
-                    return StopReason.RETRY_AFTER_TOO_LONG
-                if asked > delay:
-                    delay, from_server = asked, True
-        if self.breaker is not None and self.breaker.would_refuse(self.key):
-            return StopReason.BREAKER_OPEN
+        asked = None if status is None else self.server_wait(status, header)
+        if asked is not None:
+            if asked > plan.retry_after.max_wait:  # type: ignore[union-attr] # asked: it is set
+                return StopReason.RETRY_AFTER_TOO_LONG
+            if asked > delay:
+                delay, from_server = asked, True
         if self.expires != math.inf and not fits_before(delay, self.now(), self.expires, try_took):
             return StopReason.DEADLINE
-        if self.exchange.resend_refusal(attempt + 1) is not None:
-            return StopReason.BODY_NOT_REPLAYABLE
-        if self.budget is not None and not self.budget.try_retry(self.key):
-            method, url, _ = self.exchange.describe(attempt + 1)
-            self.listeners.emit(BudgetRefused(attempt + 1, method, url, self.key))
-            return StopReason.BUDGET_SPENT
+        refusal = self.refusal(attempt + 1)
+        if refusal is not None:
+            return refusal
         self.previous = delay
         return delay, from_server
+
+    def refusal(self, attempt: int) -> StopReason | None:
+        """Why try ``attempt`` may not follow, time apart: breaker open, body spent, or the budget refuses.
+
+        The budget is asked last: a retry that would not happen costs nothing from it.
+        """
+        if self.breaker is not None and self.breaker.would_refuse(self.key):
+            return StopReason.BREAKER_OPEN
+        if self.exchange.resend_refusal(attempt) is not None:
+            return StopReason.BODY_NOT_REPLAYABLE
+        if self.budget is not None and not self.budget.try_retry(self.key):
+            method, url, _ = self.exchange.describe(attempt)
+            self.listeners.emit(BudgetRefused(attempt, method, url, self.key))
+            return StopReason.BUDGET_SPENT
+        return None
 
     async def deliver(self, response: Any) -> Any:
         """Check the response the call returns (``raise_for_status``), hand it to the exchange, return it."""

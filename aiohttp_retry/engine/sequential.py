@@ -13,8 +13,9 @@ import asyncio
 import math
 from typing import Any
 
-from aiohttp_retry.engine.plan import Call, cause_of
+from aiohttp_retry.engine.plan import Call
 from aiohttp_retry.errors import BodyNotReplayableError
+from aiohttp_retry.observe.redact import describe_error
 from aiohttp_retry.policy.breaker import Permit
 from aiohttp_retry.policy.deadline import fits_before
 from aiohttp_retry.policy.stop import StopReason
@@ -86,7 +87,7 @@ async def run_sequential(  # noqa: C901, PLR0912, PLR0915 - the one sequential l
                     raise error
                 call.finished(attempt, None, error, try_started, final=False)
                 delay, from_server = verdict
-                call.retrying(attempt, cause_of(None, error), delay, from_server=from_server)
+                call.retrying(attempt, describe_error(error), delay, from_server=from_server)
             else:
                 response = outcome
                 status = codec.status(response)
@@ -118,7 +119,7 @@ async def run_sequential(  # noqa: C901, PLR0912, PLR0915 - the one sequential l
                     return await call.deliver(response)
                 call.finished(attempt, status, None, try_started, final=False)
                 delay, from_server = verdict
-                call.retrying(attempt, cause_of(status, None), delay, from_server=from_server)
+                call.retrying(attempt, f"status {status}", delay, from_server=from_server)
                 await codec.discard(response, call.drain_time(reserve=delay + try_took))
                 if call.expires != math.inf and not fits_before(delay, call.now(), call.expires, try_took):
                     # Draining its body took the time left: the response is gone, and so is the deadline.
