@@ -7,6 +7,7 @@ from pytest_aiohttp.plugin import AiohttpServer
 
 from tests.drivers import DRIVERS, Driver
 from tests.fault_server import FaultServer
+from tests.memory_transport import LOGGER_NAME
 
 
 @pytest.fixture
@@ -22,6 +23,13 @@ async def fault(aiohttp_server: AiohttpServer) -> FaultServer:
 def make_driver(request: pytest.FixtureRequest) -> type[Driver]:
     """Each behaviour test runs once through RetryClient and once through RetryMiddleware."""
     return DRIVERS[request.param]
+
+
+@pytest.fixture
+def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Capture the engine tests' logger (tests.memory_transport.LOGGER_NAME) at DEBUG."""
+    caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
+    return caplog
 
 
 @pytest.fixture(autouse=True)

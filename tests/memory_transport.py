@@ -338,6 +338,13 @@ def log_records(caplog: Any) -> list[logging.LogRecord]:
     return [record for record in caplog.records if record.name == LOGGER_NAME]
 
 
+def gave_up_line(caplog: Any) -> logging.LogRecord:
+    """The one "Gave up" record of the test logger."""
+    found = [r for r in log_records(caplog) if r.getMessage().startswith("Gave up")]
+    assert len(found) == 1, [r.getMessage() for r in log_records(caplog)]
+    return found[0]
+
+
 class SpyBudget:
     """A retry budget of its own (no library class): grants ``allow`` retries, records every question."""
 

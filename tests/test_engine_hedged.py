@@ -22,7 +22,6 @@ from aiohttp_retry.events import BreakerStateChange, BudgetRefused, GaveUp, Hedg
 from aiohttp_retry.policy.breaker import Permit
 from tests.memory_transport import (
     KEY,
-    LOGGER_NAME,
     URL,
     Delay,
     Dropped,
@@ -33,7 +32,7 @@ from tests.memory_transport import (
     TlsFailed,
     collect,
     drive,
-    log_records,
+    gave_up_line,
 )
 
 pytestmark = pytest.mark.looptime
@@ -51,20 +50,6 @@ def now() -> float:
 def other_tasks() -> set[asyncio.Task[Any]]:
     """Tasks still running besides the test's own."""
     return asyncio.all_tasks() - {asyncio.current_task()}
-
-
-def gave_up_line(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
-    """The one "Gave up" record of the test logger."""
-    found = [r for r in log_records(caplog) if r.getMessage().startswith("Gave up")]
-    assert len(found) == 1, [r.getMessage() for r in log_records(caplog)]
-    return found[0]
-
-
-@pytest.fixture
-def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """Capture the test logger at DEBUG."""
-    caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
-    return caplog
 
 
 # -- winning ------------------------------------------------------------------------------------------

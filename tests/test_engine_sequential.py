@@ -47,25 +47,12 @@ from tests.memory_transport import (
     TlsFailed,
     collect,
     drive,
+    gave_up_line,
     log_records,
 )
 
 # The module of the engine's entry, whose names the fast-path tests replace.
 run_module = importlib.import_module("aiohttp_retry.engine.entry")
-
-
-def gave_up_line(caplog: pytest.LogCaptureFixture) -> logging.LogRecord:
-    """The one "Gave up" record of the test logger."""
-    found = [r for r in log_records(caplog) if r.getMessage().startswith("Gave up")]
-    assert len(found) == 1, [r.getMessage() for r in log_records(caplog)]
-    return found[0]
-
-
-@pytest.fixture
-def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """Capture the test logger at DEBUG."""
-    caplog.set_level(logging.DEBUG, logger=LOGGER_NAME)
-    return caplog
 
 
 # -- a test per stop reason ---------------------------------------------------------------------------
