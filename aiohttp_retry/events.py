@@ -10,7 +10,7 @@ Every event is an immutable, slotted tuple with named fields::
 
     TryStarted           a try is about to be sent
     TryFinished          a try ended: its status, or its error and the error's kind; final=True
-                         when its outcome is what the call returns or raises
+                         when the call returns its outcome without giving up
     RetryScheduled       a try failed and another follows after ``delay`` seconds
     GaveUp               the call ends with a failed outcome, and why (a StopReason)
     BudgetRefused        the retry budget refused a retry (the call then gives up)
@@ -87,7 +87,9 @@ class TryFinished(NamedTuple):
     """Try ``attempt`` ended with ``status``, or raised ``error`` of ``error_kind``.
 
     ``duration`` is the try's own time in seconds and ``elapsed`` the call's so
-    far (loop clock). ``final`` is true when this outcome ends the call.
+    far (loop clock). ``final`` is true when the call ends with this outcome and does not
+    give up; a call that gives up ends with :class:`GaveUp` instead, so every call ends with
+    exactly one of the two.
     """
 
     attempt: int
@@ -223,10 +225,16 @@ def emit_to(listeners: tuple[Listener, ...], event: Any) -> None:
     for listener in listeners:
         try:
             result = listener(event)
-            if result is not None and inspect.isawaitable(result):
-                _run_detached(result, listener)
+            if result is not None:
+                listener_result(result, listener)
         except Exception:  # noqa: BLE001, PERF203 - a listener never breaks a call
-            _report_failure(listener)
+            listener_raised(listener)
+
+
+def listener_result(result: object, listener: Listener) -> None:
+    """Deal with what ``listener`` returned other than ``None``: an awaitable runs as a task."""
+    if inspect.isawaitable(result):
+        _run_detached(result, listener)
 
 
 def _never() -> bool:
@@ -239,7 +247,8 @@ _FAILED_KEPT = 256  # beyond this many, start over: a listener made per call mus
 _tasks: set[Any] = set()
 
 
-def _report_failure(listener: Listener, error: BaseException | None = None) -> None:
+def listener_raised(listener: Listener, error: BaseException | None = None) -> None:
+    """Log that ``listener`` raised (the exception being handled, or ``error``), once per listener."""
     if _failed.get(id(listener)) is listener:
         return
     if len(_failed) >= _FAILED_KEPT:
@@ -258,6 +267,6 @@ def _run_detached(awaitable: Any, listener: Listener) -> None:
     def done(finished: Any) -> None:
         _tasks.discard(finished)
         if not finished.cancelled() and finished.exception() is not None:
-            _report_failure(listener, finished.exception())
+            listener_raised(listener, finished.exception())
 
     task.add_done_callback(done)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar
 
 from aiohttp_retry.engine import plan_of, run
-from aiohttp_retry.events import Listeners
+from aiohttp_retry.events import GaveUp, Listeners, TryFinished
 from aiohttp_retry.observe.logging import LoggingListener
 from aiohttp_retry.policy.stop import ErrorKind
 from aiohttp_retry.retry_options import RetryOptionsBase
@@ -315,8 +315,21 @@ async def drive(
     breaker: Any = None,
     key: str = KEY,
 ) -> Any:
-    """Run one call through the engine, as an adapter does."""
-    return await run(plan_of(options), exchange, key, budget, breaker, listeners or Listeners())
+    """Run one call through the engine, as an adapter does.
+
+    When a :class:`Recorder` listens, checks that the call ended with exactly one
+    event that ends a call (a final ``TryFinished`` or a ``GaveUp``), however it ended.
+    """
+    listeners = listeners or Listeners()
+    recorders = [listener for listener in listeners.users if isinstance(listener, Recorder)]
+    marks = [len(recorder.events) for recorder in recorders]
+    try:
+        return await run(plan_of(options), exchange, key, budget, breaker, listeners)
+    finally:
+        for recorder, mark in zip(recorders, marks, strict=True):
+            new = recorder.events[mark:]
+            ends = sum(1 for e in new if isinstance(e, GaveUp) or (isinstance(e, TryFinished) and e.final))
+            assert ends == 1, f"a call must end with one final TryFinished or one GaveUp, got {new!r}"
 
 
 class FakeClock:

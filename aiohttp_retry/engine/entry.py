@@ -18,7 +18,7 @@ from aiohttp_retry.engine.hedged import run_hedged
 from aiohttp_retry.engine.inbound import _Used, inbound_deadline
 from aiohttp_retry.engine.plan import Call, Plan
 from aiohttp_retry.engine.sequential import run_sequential
-from aiohttp_retry.events import TryFinished, TryStarted, emit_to
+from aiohttp_retry.events import TryFinished, TryStarted, listener_raised, listener_result
 from aiohttp_retry.policy.breaker import Permit
 from aiohttp_retry.policy.stop import StopReason
 
@@ -35,7 +35,7 @@ _new = tuple.__new__
 def _cancelled(call: Call, interrupted: BaseException) -> None:
     """Report a call cancelled during try 1: the try ended with the cancellation, and the call gave up."""
     call.tries = 1
-    call.finished(1, None, interrupted, call.started, final=True)
+    call.finished(1, None, interrupted, call.started, final=False)
     call.gave_up(StopReason.CANCELLED, None, None)
 
 
@@ -110,7 +110,14 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
         started = clock()  # read once for every call: a call that gives up reports its whole time
     if watching:
         # tuple.__new__ directly: a named tuple's own __new__ is one more Python frame per event.
-        emit_to(watching, _new(TryStarted, (1, plan.attempts, exchange.method, exchange.url, key)))
+        event = _new(TryStarted, (1, plan.attempts, exchange.method, exchange.url, key))
+        for listener in watching:  # emit_to's loop, written out: this runs on every watched call
+            try:
+                result = listener(event)
+                if result is not None:
+                    listener_result(result, listener)
+            except Exception:  # noqa: BLE001, PERF203 - a listener never breaks a call
+                listener_raised(listener)
     try:
         response = await exchange.send(1, time_left)
     except Exception as error:  # noqa: BLE001 - judged by the loop like any try's error
@@ -140,7 +147,14 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
         if watching:
             elapsed = clock() - started
             args = (1, plan.attempts, exchange.method, exchange.url, key, status, None, None, elapsed, elapsed, True)
-            emit_to(watching, _new(TryFinished, args))
+            finished = _new(TryFinished, args)
+            for listener in watching:
+                try:
+                    result = listener(finished)
+                    if result is not None:
+                        listener_result(result, listener)
+                except Exception:  # noqa: BLE001, PERF203 - a listener never breaks a call
+                    listener_raised(listener)
         exchange.response = response
         return response
     call = Call(plan, exchange, key, budget, breaker, listeners, started)

@@ -71,7 +71,7 @@ class _Hedge:
             task = asyncio.ensure_future(call.exchange.send(attempt, time_left))
         except BaseException as error:  # the try could not even start: its permit goes back
             call.record_error(permit, error)
-            call.finished(attempt, None, error, now, final=True)
+            call.finished(attempt, None, error, now, final=False)
             call.gave_up(StopReason.NOT_RETRYABLE, None, error)
             raise
         self.tasks[task] = (attempt, now, permit, time_left)
@@ -167,7 +167,7 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
                     call.record_error(permit, error)
                     if not call.error_retryable(attempt, error):
                         call.tries = state.started
-                        call.finished(attempt, None, error, began, final=True)
+                        call.finished(attempt, None, error, began, final=False)
                         await state.cancel_all()
                         own = call.limit_error(error, began, time_left)
                         call.gave_up(StopReason.NOT_RETRYABLE, None, own)
@@ -185,19 +185,25 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
                         failed = await call.response_failed(attempt, response)
                         if failed is not True:
                             call.tries = state.started
-                            call.finished(attempt, status, None, began, final=True)
                             state.drop_kept()
                             await state.cancel_all()
-                            if failed is StopReason.NOT_RETRYABLE:
+                            given_up = failed is StopReason.NOT_RETRYABLE
+                            if given_up:
+                                call.finished(attempt, status, None, began, final=False)
                                 call.gave_up(StopReason.NOT_RETRYABLE, status, None)
-                            elif state.started > 1:
-                                method, url, _ = call.exchange.describe(attempt)
-                                call.listeners.emit(HedgeWon(attempt, state.started, method, url, call.key))
                             try:
-                                return await call.deliver(response)
+                                delivered = await call.deliver(response)
                             except Exception as rejected:  # raise_for_status rejected the answer
+                                if not given_up:
+                                    call.finished(attempt, status, None, began, final=False)
                                 call.gave_up(StopReason.NOT_RETRYABLE, status, rejected)
                                 raise
+                            if not given_up:
+                                call.finished(attempt, status, None, began, final=True)
+                                if state.started > 1:
+                                    method, url, _ = call.exchange.describe(attempt)
+                                    call.listeners.emit(HedgeWon(attempt, state.started, method, url, call.key))
+                            return delivered
                         call.finished(attempt, status, None, began, final=False)
                         pause = state.server_pause(status, response)
                         state.resume_at = call.now() + pause if pause else None

@@ -57,7 +57,7 @@ async def run_sequential(  # noqa: C901, PLR0912, PLR0915 - the one sequential l
                     outcome = raised
                 except BaseException as interrupted:
                     call.record_error(permit, interrupted)
-                    call.finished(attempt, None, interrupted, try_started, final=True)
+                    call.finished(attempt, None, interrupted, try_started, final=False)
                     raise
                 else:
                     call.record(permit, failed=call.plan.failed(codec.status(outcome)))
@@ -76,7 +76,7 @@ async def run_sequential(  # noqa: C901, PLR0912, PLR0915 - the one sequential l
                 else:
                     verdict = StopReason.NOT_RETRYABLE
                 if isinstance(verdict, StopReason):
-                    call.finished(attempt, None, error, try_started, final=True)
+                    call.finished(attempt, None, error, try_started, final=False)
                     if verdict is StopReason.BODY_NOT_REPLAYABLE:
                         call.gave_up(verdict, None, error)
                         raise BodyNotReplayableError(_not_resendable(call, attempt + 1)) from error
@@ -111,7 +111,7 @@ async def run_sequential(  # noqa: C901, PLR0912, PLR0915 - the one sequential l
                 else:
                     verdict = failed
                 if isinstance(verdict, StopReason):
-                    call.finished(attempt, status, None, try_started, final=True)
+                    call.finished(attempt, status, None, try_started, final=False)
                     call.gave_up(verdict, status, None)
                     if verdict is StopReason.BODY_NOT_REPLAYABLE:
                         codec.release(response)
