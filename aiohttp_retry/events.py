@@ -31,6 +31,7 @@ import logging
 from collections.abc import Callable, Iterable
 from functools import partial
 from logging import DEBUG
+from types import FunctionType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp_retry.policy.stop import ErrorKind, StopReason
@@ -196,11 +197,14 @@ class Listeners:
     __slots__ = ("all", "debug_on", "log", "users")
 
     def __init__(self, users: Iterable[Listener] = (), log: LoggingListener | None = None) -> None:
-        self.users = tuple(users)
-        for listener in self.users:
+        users = tuple(users)
+        for listener in users:
             if not callable(listener):
                 msg = f"listeners must hold callables taking one event, got {listener!r}"
                 raise TypeError(msg)
+        # An object whose class defines __call__ in Python is kept as its bound __call__: calling that
+        # costs less than calling the object, which looks the method up on every call.
+        self.users: tuple[Listener, ...] = tuple(_direct(listener) for listener in users)
         self.log = log
         self.all: tuple[Listener, ...] = self.users if log is None else (*self.users, log)
         #: Whether the logger writes DEBUG lines now (a C-level partial: it runs on every call).
@@ -218,6 +222,15 @@ class Listeners:
     def emit(self, event: Any) -> None:
         """Give ``event`` to every listener; one that raises is logged once and skipped."""
         emit_to(self.all, event)
+
+
+def _direct(listener: Listener) -> Listener:
+    """``listener``, or its bound ``__call__`` when its class defines one in Python."""
+    call = type(listener).__call__
+    if isinstance(call, FunctionType):
+        bound: Listener = call.__get__(listener)
+        return bound
+    return listener
 
 
 def emit_to(listeners: tuple[Listener, ...], event: Any) -> None:

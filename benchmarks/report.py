@@ -17,6 +17,7 @@ CONTENDER_ORDER = (
     "bare-again",
     "retryclient",
     "retryclient-listener",
+    "retryclient-prometheus",
     "retryclient-protected",
     "retryclient-request",
     "middleware",

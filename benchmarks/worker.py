@@ -14,6 +14,7 @@ Contenders, in the order the tables list them:
 - bare: ClientSession(), the baseline; bare-again: the same code again, to show the run's A/A noise;
 - retryclient: RetryClient();
 - retryclient-listener: RetryClient(listeners=[lambda event: None]), a no-op listener on every event;
+- retryclient-prometheus: RetryClient(listeners=[PrometheusListener(CollectorRegistry())]);
 - retryclient-protected: RetryClient(circuit_breaker=CircuitBreaker(),
   retry_options=ExponentialRetry(total_timeout=30.0)), a breaker and a total deadline;
 - retryclient-request: RetryClient() sending every try through ClientSession.request (a reference:
@@ -52,6 +53,7 @@ CONTENDERS = (
     "bare-again",
     "retryclient",
     "retryclient-listener",
+    "retryclient-prometheus",
     "retryclient-protected",
     "retryclient-request",
     "middleware",
@@ -60,7 +62,14 @@ CONTENDERS = (
     "upstream",
 )
 RETRY_CLIENTS = frozenset(
-    {"retryclient", "retryclient-listener", "retryclient-protected", "retryclient-request", "upstream"}
+    {
+        "retryclient",
+        "retryclient-listener",
+        "retryclient-prometheus",
+        "retryclient-protected",
+        "retryclient-request",
+        "upstream",
+    }
 )
 UPSTREAM_VERSION = "2.9.1"
 
@@ -103,6 +112,12 @@ def make_retry_client(name: str) -> RetryClient:
 
     if name == "retryclient-listener":
         return RetryClient(listeners=[lambda _event: None])
+    if name == "retryclient-prometheus":
+        from prometheus_client import CollectorRegistry  # noqa: PLC0415 - only this contender needs it
+
+        from aiohttp_retry.contrib.prometheus import PrometheusListener  # noqa: PLC0415 - not in upstream
+
+        return RetryClient(listeners=[PrometheusListener(CollectorRegistry())])
     if name == "retryclient-protected":
         from aiohttp_retry import CircuitBreaker, ExponentialRetry  # noqa: PLC0415 - not in upstream
 

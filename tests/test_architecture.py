@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -113,3 +115,24 @@ def test_strategies_do_not_import_each_other() -> None:
 def test_modules_stay_small(path: Path) -> None:
     """No module grows past about 400 lines: one concept per file."""
     assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+OPTIONAL = ("prometheus_client", "opentelemetry", "rich", "matplotlib", "redis", "httpx", "limits")
+EXTRA_HOMES = ("aiohttp_retry.contrib.", "aiohttp_retry.report.rich", "aiohttp_retry.report.chart")
+
+
+@pytest.mark.parametrize("name", sorted(n for n in SOURCES if not n.startswith(EXTRA_HOMES)))
+def test_only_integrations_import_optional_dependencies(name: str) -> None:
+    """The core depends on aiohttp alone: outside contrib/ (and the report's renderers) no module imports an extra."""
+    imported = imports_of(SOURCES[name], runtime_only=True, nested=True)
+    assert not {module for module in imported if module.split(".")[0] in OPTIONAL}
+
+
+def test_importing_the_package_loads_no_optional_dependency() -> None:
+    """``import aiohttp_retry`` in a fresh interpreter loads none of the extras' libraries."""
+    code = (
+        "import sys, aiohttp_retry, aiohttp_retry.observe, aiohttp_retry.demo; "
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({OPTIONAL!r})))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
