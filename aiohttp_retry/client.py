@@ -40,6 +40,12 @@ def _no_route(*_args: Any, **_kwargs: Any) -> Any:  # pragma: no cover - replace
     raise AssertionError
 
 
+def _bind(listener: Listener, session: ClientSession) -> Listener:
+    """``listener``, or what its ``for_aiohttp_session(session)`` returns when it has that method."""
+    bind = getattr(listener, "for_aiohttp_session", None)
+    return listener if bind is None else bind(session)
+
+
 class RetryClient:
     """Sends requests through a ``ClientSession`` and retries them as the options say.
 
@@ -95,7 +101,6 @@ class RetryClient:
         self._breaker = check_policy(circuit_breaker, "circuit_breaker", CircuitBreakerLike, "CircuitBreaker()")
         log = logger if isinstance(logger, LoggingListener) else LoggingListener(logger or _DEFAULT_LOGGER)
         self._logger: _LoggerType = log.logger
-        self._listeners = Listeners(listeners, log)
         self._timeouts: dict[float, tuple[Any, ClientTimeout | None]] = {}
         # (session, what sends a try through it, whether trace_request_ctx is read, its timeout): per session.
         self._route: tuple[Any, RequestFunc, bool, Any] = (None, _no_route, True, None)
@@ -104,6 +109,10 @@ class RetryClient:
             client_session = self._owned_session = ClientSession(*args, **kwargs)
             self._closed = False
         self._client: Any = client_session
+        # A listener may need to know the session (the OpenTelemetry one asks whether it is instrumented).
+        self._listeners = Listeners(
+            (_bind(listener, client_session) for listener in listeners) if listeners else (), log
+        )
         self._retry_options: RetryOptionsBase = retry_options or ExponentialRetry()
         self._raise_for_status = raise_for_status
 

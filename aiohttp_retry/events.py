@@ -18,6 +18,10 @@ Every event is an immutable, slotted tuple with named fields::
     HedgeFired           a hedged call started another overlapping try
     HedgeWon             the try whose answer a hedged call returns
 
+A listener may add headers to the try it hears of in ``TryStarted``: it calls
+:func:`set_try_headers` with a mapping, and the adapter adds it to that try's
+request (trace context propagation uses this). The adapter takes it once.
+
 ``url`` is the URL as the caller gave it (a ``str`` or ``yarl.URL``, possibly
 relative to the session's ``base_url``); an event's ``repr`` shows it without
 userinfo and query values. ``key`` is the origin (``host[:port]``) that keys the
@@ -28,7 +32,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from contextvars import ContextVar
 from functools import partial
 from logging import DEBUG
 from types import FunctionType
@@ -52,9 +57,26 @@ __all__ = [
     "TryFinished",
     "TryStarted",
     "emit_to",
+    "set_try_headers",
+    "try_headers",
 ]
 
 _log = logging.getLogger("aiohttp_retry")
+
+#: Headers for the try about to be sent: set by a listener while it handles ``TryStarted``, taken by the adapter.
+try_headers: ContextVar[Mapping[str, str] | None] = ContextVar("aiohttp_retry_try_headers", default=None)
+
+
+class TryHeadersUsed:
+    """Whether any listener ever set try headers in this process: until then the adapters skip the lookup."""
+
+    flag = False
+
+
+def set_try_headers(headers: Mapping[str, str]) -> None:
+    """Add ``headers`` to the try about to be sent; call it while handling that try's ``TryStarted``."""
+    TryHeadersUsed.flag = True
+    try_headers.set(headers)
 
 
 def _safe_repr(event: Any) -> str:
@@ -90,7 +112,7 @@ class TryFinished(NamedTuple):
     ``duration`` is the try's own time in seconds and ``elapsed`` the call's so
     far (loop clock). ``final`` is true when the call ends with this outcome and does not
     give up; a call that gives up ends with :class:`GaveUp` instead, so every call ends with
-    exactly one of the two.
+    exactly one of the two, and no event of that call follows it.
     """
 
     attempt: int
@@ -191,37 +213,78 @@ class Listeners:
     ``users`` are the listeners given by the user; ``log`` turns events into
     log lines. :meth:`for_tries` tells who wants per-try events now (the users,
     and the logging listener only at DEBUG), so that a call nobody watches
-    builds none.
+    builds none. A listener with a ``listens_to`` attribute (a collection of
+    event classes) is given only those.
     """
 
-    __slots__ = ("all", "debug_on", "log", "users")
+    __slots__ = (
+        "_by_kind",
+        "all",
+        "all_finished",
+        "all_started",
+        "debug_on",
+        "finished",
+        "given",
+        "log",
+        "started",
+        "users",
+    )
 
     def __init__(self, users: Iterable[Listener] = (), log: LoggingListener | None = None) -> None:
-        users = tuple(users)
-        for listener in users:
+        given = tuple(users)
+        for listener in given:
             if not callable(listener):
                 msg = f"listeners must hold callables taking one event, got {listener!r}"
                 raise TypeError(msg)
+        self.given = given
         # An object whose class defines __call__ in Python is kept as its bound __call__: calling that
         # costs less than calling the object, which looks the method up on every call.
-        self.users: tuple[Listener, ...] = tuple(_direct(listener) for listener in users)
+        self.users: tuple[Listener, ...] = tuple(_direct(listener) for listener in given)
         self.log = log
         self.all: tuple[Listener, ...] = self.users if log is None else (*self.users, log)
+        #: Who wants TryStarted and TryFinished: the users (``started``, ``finished``), and with the
+        #: logging listener (``all_started``, ``all_finished``) for when it writes DEBUG lines.
+        self.started = tuple(
+            call for listener, call in zip(given, self.users, strict=True) if _wants(listener, TryStarted)
+        )
+        self.finished = tuple(
+            call for listener, call in zip(given, self.users, strict=True) if _wants(listener, TryFinished)
+        )
+        self.all_started: tuple[Listener, ...] = (
+            (*self.started, log) if log is not None and _wants(log, TryStarted) else self.started
+        )
+        self.all_finished: tuple[Listener, ...] = (
+            (*self.finished, log) if log is not None and _wants(log, TryFinished) else self.finished
+        )
         #: Whether the logger writes DEBUG lines now (a C-level partial: it runs on every call).
         self.debug_on: Callable[[], bool] = partial(log.enabled, DEBUG) if log is not None else _never
+        self._by_kind: dict[type, tuple[Listener, ...]] = {}
 
-    def for_tries(self) -> tuple[Listener, ...]:
-        """Who gets per-try events now: the users, and the logging listener only while DEBUG is on."""
-        return self.all if self.debug_on() else self.users
+    def for_tries(self) -> tuple[tuple[Listener, ...], tuple[Listener, ...]]:
+        """Who gets ``TryStarted`` and ``TryFinished`` now: the users, and the logging listener at DEBUG."""
+        if self.debug_on():
+            return self.all_started, self.all_finished
+        return self.started, self.finished
 
     def with_users(self, more: Iterable[Listener]) -> Listeners:
         """These listeners and ``more``."""
         more = tuple(more)
-        return Listeners((*self.users, *more), self.log) if more else self
+        return Listeners((*self.given, *more), self.log) if more else self
 
     def emit(self, event: Any) -> None:
-        """Give ``event`` to every listener; one that raises is logged once and skipped."""
-        emit_to(self.all, event)
+        """Give ``event`` to every listener that wants it; one that raises is logged once and skipped."""
+        kind = type(event)
+        targets = self._by_kind.get(kind)
+        if targets is None:
+            pairs = zip((*self.given, self.log), self.all, strict=False)  # the log, if any, is last in both
+            targets = self._by_kind[kind] = tuple(call for listener, call in pairs if _wants(listener, kind))
+        emit_to(targets, event)
+
+
+def _wants(listener: object, kind: type) -> bool:
+    """Whether ``listener`` takes events of ``kind``: all, unless its ``listens_to`` names the ones it does."""
+    wanted = getattr(listener, "listens_to", None)
+    return wanted is None or kind in wanted
 
 
 def _direct(listener: Listener) -> Listener:

@@ -19,7 +19,7 @@ from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
 
 from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC, within
 from aiohttp_retry.engine import plan_of, run
-from aiohttp_retry.events import Listener, Listeners
+from aiohttp_retry.events import Listener, Listeners, TryHeadersUsed, try_headers
 from aiohttp_retry.jitter import FullJitterRetry
 from aiohttp_retry.observe.logging import LoggingListener
 from aiohttp_retry.policy.budget import RetryBudget
@@ -66,6 +66,10 @@ class _Exchange:
 
     def send(self, _attempt: int, time_left: float | None) -> Awaitable[ClientResponse]:
         """Call the next handler; a time limit is the library's own timer (aiohttp's is per call here)."""
+        extra = try_headers.get() if TryHeadersUsed.flag else None
+        if extra is not None:  # a listener's headers for this try (trace context)
+            try_headers.set(None)
+            self.request.headers.update(extra)
         if time_left is None:
             return self.handler(self.request)
         if getattr(self, "propagate", False):

@@ -23,6 +23,7 @@ from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC, check_final, origin_of, r
 from aiohttp_retry.body import ReplayableBody, needs_preparing, prepare_body
 from aiohttp_retry.engine import plan_of, run
 from aiohttp_retry.errors import RetryTimeoutError
+from aiohttp_retry.events import TryHeadersUsed, try_headers
 from aiohttp_retry.options_base import INHERIT, RetryOptionsBase
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
 
@@ -62,6 +63,17 @@ class RequestParams:
     headers: dict[str, Any] | None = None
     trace_request_ctx: dict[str, Any] | None = None
     kwargs: dict[str, Any] | None = None
+
+
+def _try_headers(given: Any, extra: Mapping[str, str] | None, time_left: float | None) -> CIMultiDict[str]:
+    """A try's own headers: the call's, a listener's ``extra`` (taken once), the time left to propagate."""
+    headers: CIMultiDict[str] = CIMultiDict(given or ())
+    if extra is not None:
+        try_headers.set(None)
+        headers.update(extra)
+    if time_left is not None:
+        headers[TIMEOUT_HEADER] = format_timeout(time_left)
+    return headers
 
 
 class _RequestContext:
@@ -135,9 +147,10 @@ class _RequestContext:
         aiohttp's own route, never reads ``trace_request_ctx``.
         """
         params_list = self._params_list
+        extra = try_headers.get() if TryHeadersUsed.flag else None
         if params_list is None:
             method, url, given = self.method, self.url, self._kwargs
-            if not given and not self._traced:  # a plain call on aiohttp's own route: nothing else to pass
+            if not given and not self._traced and extra is None:  # a plain call on aiohttp's own route
                 if time_left is None:
                     return self._request(method, url)
                 if not self._retry_options.time_limits.propagate:
@@ -157,11 +170,10 @@ class _RequestContext:
                 kwargs["trace_request_ctx"] = (
                     {**trace, "current_attempt": attempt} if trace else {"current_attempt": attempt}
                 )
+        propagate = time_left is not None and self._retry_options.time_limits.propagate
+        if extra is not None or propagate:
+            kwargs["headers"] = _try_headers(kwargs.get("headers"), extra, time_left if propagate else None)
         if time_left is not None:
-            if self._retry_options.time_limits.propagate:
-                headers = CIMultiDict(kwargs.get("headers") or ())
-                headers[TIMEOUT_HEADER] = format_timeout(time_left)
-                kwargs["headers"] = headers
             # An explicit timeout=None means "no limit" to aiohttp, not "the session's".
             timeout = self._client._timeout_for(kwargs.get("timeout", _SESSION), time_left)  # noqa: SLF001
             if timeout is not None:

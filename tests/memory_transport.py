@@ -318,7 +318,8 @@ async def drive(
     """Run one call through the engine, as an adapter does.
 
     When a :class:`Recorder` listens, checks that the call ended with exactly one
-    event that ends a call (a final ``TryFinished`` or a ``GaveUp``), however it ended.
+    event that ends a call (a final ``TryFinished`` or a ``GaveUp``), however it
+    ended, and that this event was the call's last.
     """
     listeners = listeners or Listeners()
     recorders = [listener for listener in listeners.users if isinstance(listener, Recorder)]
@@ -328,8 +329,9 @@ async def drive(
     finally:
         for recorder, mark in zip(recorders, marks, strict=True):
             new = recorder.events[mark:]
-            ends = sum(1 for e in new if isinstance(e, GaveUp) or (isinstance(e, TryFinished) and e.final))
-            assert ends == 1, f"a call must end with one final TryFinished or one GaveUp, got {new!r}"
+            ends = [i for i, e in enumerate(new) if isinstance(e, GaveUp) or (isinstance(e, TryFinished) and e.final)]
+            assert len(ends) == 1, f"a call must end with one final TryFinished or one GaveUp, got {new!r}"
+            assert ends[0] == len(new) - 1, f"the event that ends a call must be its last, got {new!r}"
 
 
 class FakeClock:

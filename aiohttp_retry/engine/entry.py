@@ -105,13 +105,16 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
     if budget is not None:
         budget.record_call(key)
     # Per-try events go to the user's listeners, and to the logging listener only while DEBUG is on.
-    watching = listeners.all if listeners.debug_on() else listeners.users
+    if listeners.debug_on():
+        starts, watching = listeners.all_started, listeners.all_finished
+    else:
+        starts, watching = listeners.started, listeners.finished
     if started is None:
         started = clock()  # read once for every call: a call that gives up reports its whole time
-    if watching:
+    if starts:
         # tuple.__new__ directly: a named tuple's own __new__ is one more Python frame per event.
         event = _new(TryStarted, (1, plan.attempts, exchange.method, exchange.url, key))
-        for listener in watching:  # emit_to's loop, written out: this runs on every watched call
+        for listener in starts:  # emit_to's loop, written out: this runs on every watched call
             try:
                 result = listener(event)
                 if result is not None:

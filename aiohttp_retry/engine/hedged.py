@@ -198,11 +198,11 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
                                     call.finished(attempt, status, None, began, final=False)
                                 call.gave_up(StopReason.NOT_RETRYABLE, status, rejected)
                                 raise
-                            if not given_up:
-                                call.finished(attempt, status, None, began, final=True)
+                            if not given_up:  # the call's last event is the one that ends it
                                 if state.started > 1:
                                     method, url, _ = call.exchange.describe(attempt)
                                     call.listeners.emit(HedgeWon(attempt, state.started, method, url, call.key))
+                                call.finished(attempt, status, None, began, final=True)
                             return delivered
                         call.finished(attempt, status, None, began, final=False)
                         pause = state.server_pause(status, response)

@@ -133,6 +133,7 @@ class Call:
         "started",
         "tries",
         "watching",
+        "watching_starts",
     )
 
     def __init__(
@@ -152,7 +153,8 @@ class Call:
         self.budget = budget
         self.breaker = breaker
         self.listeners = listeners
-        self.watching = listeners.for_tries()  # who gets per-try events: decided once per call
+        # Who gets TryStarted and TryFinished: decided once per call.
+        self.watching_starts, self.watching = listeners.for_tries()
         self.attempts = plan.attempts
         self.loop = asyncio.get_running_loop()
         self.started = self.loop.time() if started is None else started
@@ -217,9 +219,9 @@ class Call:
                 self.listeners.emit(permit.change)
         if attempt == 1 and self.budget is not None:
             self.budget.record_call(self.key)
-        if self.watching:
+        if self.watching_starts:
             method, url, _ = self.exchange.describe(attempt)
-            emit_to(self.watching, TryStarted(attempt, self.attempts, method, url, self.key))
+            emit_to(self.watching_starts, TryStarted(attempt, self.attempts, method, url, self.key))
         return permit
 
     def refused(self, retry_in: float) -> NoReturn:

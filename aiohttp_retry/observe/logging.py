@@ -23,7 +23,6 @@ from aiohttp_retry.events import (
     HedgeFired,
     HedgeWon,
     RetryScheduled,
-    TryFinished,
     TryStarted,
 )
 from aiohttp_retry.observe.redact import DEFAULT_REDACTOR, Redactor, describe_error
@@ -77,7 +76,7 @@ class LoggingListener:
             not a :class:`Redactor`.
     """
 
-    __slots__ = ("_debug", "_enabled", "_handlers", "_info", "_warning", "enabled", "logger", "redactor")
+    __slots__ = ("_debug", "_enabled", "_handlers", "_info", "_warning", "enabled", "listens_to", "logger", "redactor")
 
     def __init__(self, logger: logging.Logger | LoggerLike | None = None, *, redactor: Redactor | None = None) -> None:
         if logger is None:
@@ -103,7 +102,6 @@ class LoggingListener:
         self._warning: Callable[..., object] = logger.warning
         self._handlers: dict[type, Callable[[Any], None]] = {
             TryStarted: self._try_started,
-            TryFinished: _ignore,
             RetryScheduled: self._retry_scheduled,
             GaveUp: self._gave_up,
             BudgetRefused: self._budget_refused,
@@ -111,6 +109,8 @@ class LoggingListener:
             HedgeFired: self._hedge_fired,
             HedgeWon: self._hedge_won,
         }
+        #: The events it logs (a TryFinished says nothing the next line does not): no other is built for it.
+        self.listens_to = frozenset(self._handlers)
 
     def __repr__(self) -> str:
         return f"LoggingListener({self.logger!r}, redactor={self.redactor!r})"
@@ -223,7 +223,3 @@ class LoggingListener:
     def _request_extra(method: str, url: str, key: str) -> dict[str, Any]:
         """The ``extra`` fields every per-call line carries; ``url`` already redacted."""
         return {"retry_method": method, "retry_url": url, "retry_key": key}
-
-
-def _ignore(_event: object) -> None:
-    """One DEBUG line per try (as it starts) is enough: a finished try writes none."""
