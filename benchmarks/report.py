@@ -18,6 +18,8 @@ CONTENDER_ORDER = (
     "retryclient",
     "retryclient-listener",
     "retryclient-prometheus",
+    "retryclient-report",
+    "retryclient-otel",
     "retryclient-protected",
     "retryclient-request",
     "middleware",

@@ -15,6 +15,8 @@ Contenders, in the order the tables list them:
 - retryclient: RetryClient();
 - retryclient-listener: RetryClient(listeners=[lambda event: None]), a no-op listener on every event;
 - retryclient-prometheus: RetryClient(listeners=[PrometheusListener(CollectorRegistry())]);
+- retryclient-report: RetryClient(listeners=[Report()]);
+- retryclient-otel: RetryClient(listeners=[OpenTelemetryListener(NoOpTracerProvider())]), the global meter;
 - retryclient-protected: RetryClient(circuit_breaker=CircuitBreaker(),
   retry_options=ExponentialRetry(total_timeout=30.0)), a breaker and a total deadline;
 - retryclient-request: RetryClient() sending every try through ClientSession.request (a reference:
@@ -54,6 +56,8 @@ CONTENDERS = (
     "retryclient",
     "retryclient-listener",
     "retryclient-prometheus",
+    "retryclient-report",
+    "retryclient-otel",
     "retryclient-protected",
     "retryclient-request",
     "middleware",
@@ -66,6 +70,8 @@ RETRY_CLIENTS = frozenset(
         "retryclient",
         "retryclient-listener",
         "retryclient-prometheus",
+        "retryclient-report",
+        "retryclient-otel",
         "retryclient-protected",
         "retryclient-request",
         "upstream",
@@ -118,6 +124,16 @@ def make_retry_client(name: str) -> RetryClient:
         from aiohttp_retry.contrib.prometheus import PrometheusListener  # noqa: PLC0415 - not in upstream
 
         return RetryClient(listeners=[PrometheusListener(CollectorRegistry())])
+    if name == "retryclient-report":
+        from aiohttp_retry.report import Report  # noqa: PLC0415 - not in upstream
+
+        return RetryClient(listeners=[Report()])
+    if name == "retryclient-otel":
+        from opentelemetry.trace import NoOpTracerProvider  # noqa: PLC0415 - only this contender needs it
+
+        from aiohttp_retry.contrib.otel import OpenTelemetryListener  # noqa: PLC0415 - not in upstream
+
+        return RetryClient(listeners=[OpenTelemetryListener(NoOpTracerProvider())])
     if name == "retryclient-protected":
         from aiohttp_retry import CircuitBreaker, ExponentialRetry  # noqa: PLC0415 - not in upstream
 
