@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 from functools import partial
 from logging import DEBUG
-from types import FunctionType
+from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp_retry.policy.stop import ErrorKind, StopReason
@@ -210,16 +210,15 @@ Listener = Callable[[Any], object]
 class Listeners:
     """The listeners of a client, a middleware or a call, and the logging listener of its logger.
 
-    ``users`` are the listeners given by the user; ``log`` turns events into
+    ``given`` are the listeners given by the user; ``log`` turns events into
     log lines. :meth:`for_tries` tells who wants per-try events now (the users,
     and the logging listener only at DEBUG), so that a call nobody watches
-    builds none. A listener with a ``listens_to`` attribute (a collection of
-    event classes) is given only those.
+    builds none. A listener with a ``listens_to`` attribute is given only the
+    events it names there (see :func:`_receivers`).
     """
 
     __slots__ = (
         "_by_kind",
-        "all",
         "all_finished",
         "all_started",
         "debug_on",
@@ -227,7 +226,6 @@ class Listeners:
         "given",
         "log",
         "started",
-        "users",
     )
 
     def __init__(self, users: Iterable[Listener] = (), log: LoggingListener | None = None) -> None:
@@ -237,25 +235,13 @@ class Listeners:
                 msg = f"listeners must hold callables taking one event, got {listener!r}"
                 raise TypeError(msg)
         self.given = given
-        # An object whose class defines __call__ in Python is kept as its bound __call__: calling that
-        # costs less than calling the object, which looks the method up on every call.
-        self.users: tuple[Listener, ...] = tuple(_direct(listener) for listener in given)
         self.log = log
-        self.all: tuple[Listener, ...] = self.users if log is None else (*self.users, log)
-        #: Who wants TryStarted and TryFinished: the users (``started``, ``finished``), and with the
-        #: logging listener (``all_started``, ``all_finished``) for when it writes DEBUG lines.
-        self.started = tuple(
-            call for listener, call in zip(given, self.users, strict=True) if _wants(listener, TryStarted)
-        )
-        self.finished = tuple(
-            call for listener, call in zip(given, self.users, strict=True) if _wants(listener, TryFinished)
-        )
-        self.all_started: tuple[Listener, ...] = (
-            (*self.started, log) if log is not None and _wants(log, TryStarted) else self.started
-        )
-        self.all_finished: tuple[Listener, ...] = (
-            (*self.finished, log) if log is not None and _wants(log, TryFinished) else self.finished
-        )
+        #: Who gets TryStarted and TryFinished: the users' receivers (``started``, ``finished``), and
+        #: with the logging listener's (``all_started``, ``all_finished``) for when it writes DEBUG lines.
+        self.started = _receivers(given, TryStarted)
+        self.finished = _receivers(given, TryFinished)
+        self.all_started = self.started if log is None else (*self.started, *_receivers((log,), TryStarted))
+        self.all_finished = self.finished if log is None else (*self.finished, *_receivers((log,), TryFinished))
         #: Whether the logger writes DEBUG lines now (a C-level partial: it runs on every call).
         self.debug_on: Callable[[], bool] = partial(log.enabled, DEBUG) if log is not None else _never
         self._by_kind: dict[type, tuple[Listener, ...]] = {}
@@ -276,15 +262,29 @@ class Listeners:
         kind = type(event)
         targets = self._by_kind.get(kind)
         if targets is None:
-            pairs = zip((*self.given, self.log), self.all, strict=False)  # the log, if any, is last in both
-            targets = self._by_kind[kind] = tuple(call for listener, call in pairs if _wants(listener, kind))
+            everyone = self.given if self.log is None else (*self.given, self.log)
+            targets = self._by_kind[kind] = _receivers(everyone, kind)
         emit_to(targets, event)
 
 
-def _wants(listener: object, kind: type) -> bool:
-    """Whether ``listener`` takes events of ``kind``: all, unless its ``listens_to`` names the ones it does."""
-    wanted = getattr(listener, "listens_to", None)
-    return wanted is None or kind in wanted
+def _receivers(listeners: Iterable[Any], kind: type) -> tuple[Listener, ...]:
+    """What to call with events of ``kind``, for each of ``listeners`` that wants them.
+
+    A listener without ``listens_to`` gets every event. One whose ``listens_to``
+    is a mapping (event class to callable) gets each event it names through the
+    callable it maps it to, with no dispatch of its own; any other collection
+    names the event classes it is called with.
+    """
+    found = []
+    for listener in listeners:
+        wanted = getattr(listener, "listens_to", None)
+        if isinstance(wanted, Mapping):
+            receiver = wanted.get(kind)
+            if receiver is not None:
+                found.append(receiver)
+        elif wanted is None or kind in wanted:
+            found.append(_direct(listener))
+    return tuple(found)
 
 
 def _direct(listener: Listener) -> Listener:
@@ -318,19 +318,24 @@ def _never() -> bool:
 
 
 #: The listeners that raised and were reported, by id; each is held, so that its id stays its own.
-_failed: dict[int, Listener] = {}
+_failed: dict[int, object] = {}
 _FAILED_KEPT = 256  # beyond this many, start over: a listener made per call must not grow it forever
 _tasks: set[Any] = set()
 
 
 def listener_raised(listener: Listener, error: BaseException | None = None) -> None:
-    """Log that ``listener`` raised (the exception being handled, or ``error``), once per listener."""
-    if _failed.get(id(listener)) is listener:
+    """Log that ``listener`` raised (the exception being handled, or ``error``), once per listener.
+
+    A method is reported once for its object: the methods an object receives
+    events through (its ``__call__``, or those its ``listens_to`` maps) are one listener.
+    """
+    owner: object = listener.__self__ if isinstance(listener, MethodType) else listener
+    if _failed.get(id(owner)) is owner:
         return
     if len(_failed) >= _FAILED_KEPT:
         _failed.clear()
-    _failed[id(listener)] = listener
-    _log.error("listener %r raised; it is skipped for this event (reported once)", listener, exc_info=error or True)
+    _failed[id(owner)] = owner
+    _log.error("listener %r raised; it is skipped for this event (reported once)", owner, exc_info=error or True)
 
 
 def _run_detached(awaitable: Any, listener: Listener) -> None:

@@ -322,7 +322,7 @@ async def drive(
     ended, and that this event was the call's last.
     """
     listeners = listeners or Listeners()
-    recorders = [listener for listener in listeners.users if isinstance(listener, Recorder)]
+    recorders = [listener for listener in listeners.given if isinstance(listener, Recorder)]
     marks = [len(recorder.events) for recorder in recorders]
     try:
         return await run(plan_of(options), exchange, key, budget, breaker, listeners)

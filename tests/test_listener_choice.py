@@ -60,7 +60,7 @@ def test_the_logging_listener_is_given_no_try_finished() -> None:
     try:
         listeners = Listeners([], LoggingListener(logging.getLogger(LOGGER_NAME)))
         starts, finishes = listeners.for_tries()
-        assert starts == (listeners.log,)
+        assert starts == (listeners.log._try_started,)  # its own handler, with no dispatch
         assert finishes == ()
     finally:
         logging.getLogger(LOGGER_NAME).setLevel(logging.NOTSET)
@@ -95,3 +95,15 @@ async def test_a_listener_adds_headers_to_each_try_once(fault: FaultServer, kind
     assert [hit.headers.get("X-Try") for hit in hits] == ["1", "2", "3"]
     assert all(hit.headers.get("X-Given") == "1" for hit in hits)
     assert "X-Try" not in fault.hits_of("/after")[0].headers
+
+
+async def test_the_engine_tests_check_how_every_call_ends() -> None:
+    """drive() (which most engine tests use) fails a call whose recorded events end it twice."""
+    recorder = Recorder()
+
+    def echo(event: object) -> None:
+        if isinstance(event, GaveUp):
+            recorder(event)  # the recorder now holds two events that end the call
+
+    with pytest.raises(AssertionError, match="must end with one final TryFinished or one GaveUp"):
+        await drive(ExponentialRetry(attempts=1), MemoryExchange([503]), listeners=Listeners([recorder, echo]))

@@ -140,8 +140,10 @@ class OpenTelemetryListener:
             HedgeFired: self._hedge_fired,
             HedgeWon: self._hedge_won,
         }
-        #: The events it uses: without spans to start, no TryStarted is built for it.
-        self.listens_to = frozenset(self._handlers) - ({TryStarted} if self._dark else set())
+        #: The events it uses, each given straight to its handler; without spans, no TryStarted is built for it.
+        if self._dark:
+            del self._handlers[TryStarted]
+        self.listens_to = self._handlers
 
     def for_aiohttp_session(self, session: Any) -> OpenTelemetryListener:
         """The listener for a ``RetryClient`` on ``session`` (called by ``RetryClient`` itself).

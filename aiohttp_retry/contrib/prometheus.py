@@ -187,8 +187,8 @@ class PrometheusListener:
             HedgeWon: self._hedge_won,
             BreakerStateChange: self._breaker_changed,
         }
-        #: The events it counts: no TryStarted is built for it.
-        self.listens_to = frozenset(self._handlers)
+        #: The events it counts, each given straight to its handler; no TryStarted is built for it.
+        self.listens_to = self._handlers
         try:
             self.registry.register(self)
         except ValueError as clash:

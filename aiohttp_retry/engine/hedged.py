@@ -42,6 +42,7 @@ class _Hedge:
         self.call = call
         self.hedging = hedging
         self.tasks: _Tries = {}
+        self.reported: set[asyncio.Future[Any]] = set()  # tries already finished, in events, as cancelled
         self.kept: Any = None  # the last failed response, while nothing else is under way
         self.kept_status: int | None = None
         self.last_error: tuple[Exception, float, float | None] | None = None
@@ -95,6 +96,16 @@ class _Hedge:
         if self.draining:
             await asyncio.wait(list(self.draining))
 
+    def report_cancelled(self) -> None:
+        """Finish, in events, every try still under way as cancelled (once each; its breaker permit goes back)."""
+        call = self.call
+        for task, (attempt, began, permit, _) in self.tasks.items():
+            if not task.done() and task not in self.reported:
+                self.reported.add(task)
+                cancelled = asyncio.CancelledError()
+                call.record_error(permit, cancelled)  # gives a breaker probe back
+                call.finished(attempt, None, cancelled, began, final=False)
+
     async def cancel_all(self) -> None:
         """Cancel the tries under way; each releases its response when it ends, even if this wait is cut short."""
         call = self.call
@@ -104,12 +115,9 @@ class _Hedge:
             if not task.cancelled() and task.exception() is None:
                 release(task.result())
 
-        for task, (attempt, began, permit, _) in self.tasks.items():
+        self.report_cancelled()
+        for task in self.tasks:
             task.add_done_callback(release_result)
-            if not task.done():
-                cancelled = asyncio.CancelledError()
-                call.record_error(permit, cancelled)  # gives a breaker probe back
-                call.finished(attempt, None, cancelled, began, final=False)
             task.cancel()
         pending = list(self.tasks)
         self.tasks.clear()
@@ -232,6 +240,7 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
             raise own from last
         raise last
     except asyncio.CancelledError:
+        state.report_cancelled()  # the tries end before the call does
         call.gave_up(StopReason.CANCELLED, None, None)
         raise
     finally:

@@ -110,7 +110,7 @@ class LoggingListener:
             HedgeWon: self._hedge_won,
         }
         #: The events it logs (a TryFinished says nothing the next line does not): no other is built for it.
-        self.listens_to = frozenset(self._handlers)
+        self.listens_to = self._handlers
 
     def __repr__(self) -> str:
         return f"LoggingListener({self.logger!r}, redactor={self.redactor!r})"

@@ -111,8 +111,8 @@ class Report:
             HedgeWon: self._hedge_won,
             BreakerStateChange: self._breaker_changed,
         }
-        #: The events it sums up: no TryStarted is built for it.
-        self.listens_to = frozenset(self._handlers)
+        #: The events it sums up, each given straight to its handler; no TryStarted is built for it.
+        self.listens_to = self._handlers
 
     def __call__(self, event: Any) -> None:
         """Take one event; any object that is not an event of interest is ignored."""
