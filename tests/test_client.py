@@ -507,7 +507,7 @@ async def test_cancellation_inside_the_response_callback_releases_the_response(f
         opts = ExponentialRetry(evaluate_response_callback=hang)
         client = RetryClient(client_session=session, retry_options=opts)
         task = asyncio.ensure_future(client.get(fault.url(path)))
-        await entered.wait()
+        await asyncio.wait_for(entered.wait(), 5)  # bounded: a regression fails here instead of hanging
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -201,8 +201,9 @@ def test_command_line_in_process(capsys: pytest.CaptureFixture[str]) -> None:
     assert "RetryClient" in out
     assert "ClientSession" in out
     assert _main([]) == 2
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as refused:
         _main(["demo", "--requests", "0"])
+    assert refused.value.code == 2
 
 
 def test_scenario_may_be_repeated(capsys: pytest.CaptureFixture[str]) -> None:

@@ -440,7 +440,7 @@ async def test_cancelled_in_an_async_callback_releases_the_response() -> None:
     exchange = MemoryExchange([200])
     options = ExponentialRetry(evaluate_response_callback=never_decides)
     task = asyncio.ensure_future(drive(options, exchange))
-    await judging.wait()
+    await asyncio.wait_for(judging.wait(), 5)  # bounded: a regression fails here instead of hanging
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
