@@ -24,7 +24,6 @@ from aiohttp_retry.options_base import (
     EvaluateResponseCallbackType,
     Inherit,
     RetryOptionsBase,
-    _checked,  # noqa: F401 - client.py and middleware.py import it from here
     check_breaker,
     check_budget,
 )

@@ -53,7 +53,7 @@ from aiohttp_retry.events import (
     RetryScheduled,
     TryFinished,
 )
-from aiohttp_retry.observe.routes import Routes, origin_and_path
+from aiohttp_retry.observe.routes import Routes, origin_and_path, status_class
 from aiohttp_retry.policy.breaker import CLOSED, HALF_OPEN, OPEN
 
 try:
@@ -69,14 +69,7 @@ __all__ = ["DURATION_BUCKETS", "TRIES_BUCKETS", "PrometheusListener"]
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 TRIES_BUCKETS = (1, 2, 3, 4, 5, 7, 10)
 _STATES = (CLOSED, OPEN, HALF_OPEN)
-_CLASSES = {hundred: f"{hundred}xx" for hundred in range(1, 6)}
 _KEPT = 4096  # request names remembered on the way to their series; beyond, the cache starts over
-
-
-def _status_class(status: int | None, kind: Any) -> str:
-    if status is not None:
-        return _CLASSES.get(status // 100, "other")
-    return "none" if kind is None else kind.value
 
 
 class _Histogram:
@@ -235,16 +228,12 @@ class PrometheusListener:
         series = self._named.get((event.method, event.url, event.key)) or self._series_of(
             event.method, event.url, event.key
         )
-        status = event.status
-        if status is not None:
-            status_class = _CLASSES.get(status // 100, "other")
-        else:
-            status_class = _status_class(None, event.error_kind)
+        ended = status_class(event.status, event.error_kind)
         tries = series.tries
-        tries[status_class] = tries.get(status_class, 0) + 1
+        tries[ended] = tries.get(ended, 0) + 1
         if event.final:  # the call succeeded: the same as _observe, written out (it runs on every call)
             succeeded = series.succeeded
-            succeeded[status_class] = succeeded.get(status_class, 0) + 1
+            succeeded[ended] = succeeded.get(ended, 0) + 1
             elapsed = event.elapsed
             duration = series.duration
             duration.counts[bisect_left(self.duration_buckets, elapsed)] += 1
@@ -264,7 +253,7 @@ class PrometheusListener:
 
     def _gave_up(self, event: GaveUp) -> None:
         series = self._series_of(event.method, event.url, event.key)
-        outcome = (event.reason.name.lower(), _status_class(event.status, event.error_kind))
+        outcome = (event.reason.name.lower(), status_class(event.status, event.error_kind))
         series.calls[outcome] = series.calls.get(outcome, 0) + 1
         self._observe(series, event.elapsed, event.tries)
 
@@ -320,12 +309,12 @@ class PrometheusListener:
         families = self._families()
         for series in list(self._series.values()):
             labels = list(series.labels)
-            for status_class, count in list(series.succeeded.items()):
-                families["calls"].add_metric([*labels, "success", status_class], count)
-            for (outcome, status_class), count in list(series.calls.items()):
-                families["calls"].add_metric([*labels, outcome, status_class], count)
-            for status_class, count in list(series.tries.items()):
-                families["tries"].add_metric([*labels, status_class], count)
+            for kind, count in list(series.succeeded.items()):
+                families["calls"].add_metric([*labels, "success", kind], count)
+            for (outcome, kind), count in list(series.calls.items()):
+                families["calls"].add_metric([*labels, outcome, kind], count)
+            for kind, count in list(series.tries.items()):
+                families["tries"].add_metric([*labels, kind], count)
             for cause, count in list(series.retries.items()):
                 families["retries"].add_metric([*labels, cause], count)
             families["duration"].add_metric(labels, _histogram(self.duration_buckets, series.duration),

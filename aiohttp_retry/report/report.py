@@ -34,7 +34,7 @@ from aiohttp_retry.events import (
     RetryScheduled,
     TryFinished,
 )
-from aiohttp_retry.observe.routes import Routes, fold_path, origin_and_path
+from aiohttp_retry.observe.routes import Routes, fold_path, origin_and_path, status_class
 from aiohttp_retry.report.stats import ALL_METHODS, EXACT, EndpointStats, Row, SlotStats, stats_of, totals_of
 from aiohttp_retry.report.text import log_rows, text_table
 
@@ -45,14 +45,6 @@ OTHER = "(other)"
 _CAUSES_KEPT = 32  # distinct retry causes per row; further ones are counted as "other"
 _NAMES_KEPT = 4096  # (method, url, key) -> row entries cached; beyond, the cache starts over
 _BREAKER_CHANGES_KEPT = 100
-_STATUS_CLASSES = {status: f"{status // 100}xx" for status in range(100, 600)}
-
-
-def _status_class(status: int | None, kind: Any) -> str:
-    """``"5xx"`` for a status (usual ones are looked up in ``_STATUS_CLASSES`` first), else the error kind."""
-    if status is not None:
-        return f"{status // 100}xx"
-    return "none" if kind is None else str(kind.value)
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -177,7 +169,7 @@ class Report:
         if row is None:
             row = self._row_of(method, url, key, now - elapsed)
         row.calls += 1
-        name = _STATUS_CLASSES.get(status) or _status_class(status, kind)  # type: ignore[arg-type]
+        name = status_class(status, kind)
         statuses = row.statuses
         statuses[name] = statuses.get(name, 0) + 1
         row.sketch.add(elapsed)
