@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aiohttp_retry import BreakerStateChange, CircuitBreaker
-from aiohttp_retry.policy.breaker import CLOSED, OPEN, Permit
+from aiohttp_retry.policy.breaker import CLOSED, HALF_OPEN, OPEN, Permit
 
 
 class Clock:
@@ -70,7 +70,7 @@ def test_default_minimum_throughput_and_ratio_in_action() -> None:
     assert breaker.state("b") == OPEN
 
 
-def test_default_window_is_ten_seconds_in_one_second_buckets() -> None:
+def test_default_window_is_tenseconds_in_onesecond_buckets() -> None:
     """Failures count for 10 s, to the second: one at 0.5 s is gone at 10 s, one at 1 s is not."""
     clock = Clock(0.5)
     breaker = CircuitBreaker(minimum_throughput=2, clock=clock)
@@ -136,7 +136,7 @@ def test_settings_are_kept_and_shown() -> None:
 )
 def test_bad_settings_are_refused(kwargs: dict[str, object], error: type[Exception], name: str) -> None:
     """Wrong types raise TypeError and values out of range ValueError, each naming the parameter."""
-    with pytest.raises(error, match=name):
+    with pytest.raises(error, match=rf"^{name} must be "):
         CircuitBreaker(**kwargs)  # type: ignore[arg-type]
 
 
@@ -224,3 +224,176 @@ def test_a_success_in_a_later_bucket_is_counted() -> None:
     outcome(breaker, failed=False)
     assert outcome(breaker, failed=True) is None  # 2 failures of 3 tries is below 0.7
     assert breaker.state("a") == CLOSED
+
+
+# -- open and half-open: refusing, probing, closing -----------------------------------------------------------
+
+
+def test_open_refuses_until_the_break_has_passed_to_the_instant() -> None:
+    """While open, a try is refused with the seconds left; at exactly break_duration a probe goes out."""
+    clock = Clock()
+    breaker = opened(clock)
+    clock.now += 4.5
+    assert breaker.acquire("a") == pytest.approx(0.5)
+    assert breaker.would_refuse("a")
+    clock.now += 0.5
+    assert not breaker.would_refuse("a")
+    probe = grant(breaker)
+    assert probe.probe is True
+    assert probe.change == BreakerStateChange("a", OPEN, HALF_OPEN, clock.now)
+
+
+def test_probes_are_limited_to_half_open_probes_at_a_time() -> None:
+    """With half_open_probes=3, exactly three probes are out at once; the fourth is refused with 0 s to wait."""
+    clock = Clock()
+    breaker = opened(clock, half_open_probes=3)
+    clock.now += 5
+    probes = [grant(breaker) for _ in range(3)]
+    assert [p.probe for p in probes] == [True, True, True]
+    assert probes[0].change is not None
+    assert probes[1].change is None  # only the first probe moved the breaker to half-open
+    assert probes[2].change is None
+    assert breaker.acquire("a") == 0.0
+    assert breaker.would_refuse("a")
+
+
+def test_would_refuse_agrees_with_acquire_while_probing() -> None:
+    """Half-open with a probe slot free, would_refuse says no; with every slot taken, yes; it changes nothing."""
+    clock = Clock()
+    breaker = opened(clock, half_open_probes=2)
+    clock.now += 5
+    grant(breaker)
+    assert breaker.state("a") == HALF_OPEN
+    assert not breaker.would_refuse("a")
+    assert not breaker.would_refuse("a")  # asking twice takes no slot
+    grant(breaker)
+    assert breaker.would_refuse("a")
+    assert breaker.acquire("a") == 0.0
+
+
+def test_would_refuse_knows_nothing_of_an_unknown_key() -> None:
+    """A key never used is not refused, and asking does not start tracking it."""
+    breaker = CircuitBreaker()
+    assert not breaker.would_refuse("never")
+    assert breaker.record("never", Permit(0, probe=False), failed=True) is None
+    breaker.release("never", Permit(0, probe=True))
+    assert not breaker.would_refuse("never")
+
+
+def test_releasing_a_probe_frees_exactly_its_own_slot() -> None:
+    """A cancelled probe gives back one slot, no more; giving one back twice never makes room for an extra probe."""
+    clock = Clock()
+    breaker = opened(clock, half_open_probes=2)
+    clock.now += 5
+    first, second = grant(breaker), grant(breaker)
+    breaker.release("a", first)
+    third = grant(breaker)
+    assert breaker.acquire("a") == 0.0
+    breaker.release("a", third)
+    breaker.release("a", second)
+    breaker.release("a", second)  # once too often: the count stays at zero
+    grant(breaker)
+    grant(breaker)
+    assert breaker.acquire("a") == 0.0
+
+
+def test_releasing_a_closed_permit_changes_nothing() -> None:
+    """Only probes hold a slot: releasing an ordinary permit does not let an extra probe through."""
+    clock = Clock()
+    breaker = opened(clock, half_open_probes=1)
+    clock.now += 5
+    grant(breaker)
+    breaker.release("a", Permit(breaker.acquire("b").generation, probe=False))  # type: ignore[union-attr]
+    breaker.release("a", Permit(2, probe=False))
+    assert breaker.acquire("a") == 0.0
+
+
+def test_generation_counts_state_changes() -> None:
+    """A permit carries the number of state changes so far: 0 while never changed, then one more per change."""
+    clock = Clock()
+    breaker = CircuitBreaker(minimum_throughput=1, clock=clock)
+    first = grant(breaker)
+    assert (first.generation, first.probe) == (0, False)
+    breaker.record("a", first, failed=True)  # closed -> open
+    clock.now += 5
+    probe = grant(breaker)  # open -> half-open
+    assert (probe.generation, probe.probe) == (2, True)
+    breaker.record("a", probe, failed=False)  # half-open -> closed
+    again = grant(breaker)
+    assert (again.generation, again.probe) == (3, False)
+
+
+def test_changes_name_their_key() -> None:
+    """Every state change says which key it happened to."""
+    clock = Clock()
+    breaker = CircuitBreaker(minimum_throughput=1, clock=clock)
+    opening = outcome(breaker, "db", failed=True)
+    assert opening == BreakerStateChange("db", CLOSED, OPEN, clock.now)
+    clock.now += 5
+    probe = grant(breaker, "db")
+    assert probe.change == BreakerStateChange("db", OPEN, HALF_OPEN, clock.now)
+    assert breaker.record("db", probe, failed=False) == BreakerStateChange("db", HALF_OPEN, CLOSED, clock.now)
+
+
+def test_a_closed_again_breaker_counts_afresh_and_opens_again() -> None:
+    """After a probe closes it, the breaker counts new outcomes from an empty window and can open again."""
+    clock = Clock()
+    breaker = CircuitBreaker(failure_ratio=0.5, minimum_throughput=2, clock=clock)
+    outcome(breaker, failed=True)
+    assert outcome(breaker, failed=True) is not None
+    clock.now += 5
+    assert breaker.record("a", grant(breaker), failed=False) is not None
+    assert breaker.state("a") == CLOSED
+    assert outcome(breaker, failed=True) is None  # 1 try in the fresh window: below minimum_throughput
+    assert outcome(breaker, failed=True) == BreakerStateChange("a", CLOSED, OPEN, clock.now)
+
+
+def test_a_probe_from_an_earlier_half_open_period_decides_nothing() -> None:
+    """A slow probe answered after the breaker reopened and began probing again is ignored."""
+    clock = Clock()
+    breaker = opened(clock)
+    clock.now += 5
+    old_probe = grant(breaker)
+    breaker.release("a", old_probe)  # pretend it is still under way: its slot was given back
+    fail_probe = grant(breaker)
+    assert breaker.record("a", fail_probe, failed=True) is not None  # reopened
+    clock.now += 5
+    grant(breaker)  # half-open again, one probe out
+    assert breaker.record("a", old_probe, failed=False) is None
+    assert breaker.state("a") == HALF_OPEN
+
+
+# -- keys: how many are remembered and which is forgotten ------------------------------------------------------
+
+
+def test_max_keys_is_the_number_remembered() -> None:
+    """With max_keys=2, two open keys stay open; a third key makes the breaker forget one of them."""
+    clock = Clock()
+    breaker = CircuitBreaker(minimum_throughput=1, max_keys=2, clock=clock)
+    outcome(breaker, "a", failed=True)
+    outcome(breaker, "b", failed=True)
+    assert breaker.would_refuse("a")
+    assert breaker.would_refuse("b")
+    grant(breaker, "c")
+    assert [breaker.would_refuse(key) for key in ("a", "b")] == [False, True]
+
+
+def test_the_least_recently_failed_key_is_forgotten_first() -> None:
+    """Asking about an open key, or a failure, keeps it; the key left alone longest is forgotten."""
+    clock = Clock()
+    breaker = CircuitBreaker(minimum_throughput=1, max_keys=2, clock=clock)
+    outcome(breaker, "a", failed=True)
+    outcome(breaker, "b", failed=True)
+    assert isinstance(breaker.acquire("a"), float)  # asked about while open: now the most recent
+    grant(breaker, "c")
+    assert [breaker.would_refuse(key) for key in ("a", "b")] == [True, False]
+
+
+def test_a_key_that_never_failed_is_forgotten_before_one_that_did() -> None:
+    """New keys go to the front of the line to be forgotten: they have nothing to lose."""
+    clock = Clock()
+    breaker = CircuitBreaker(minimum_throughput=1, max_keys=2, clock=clock)
+    outcome(breaker, "a", failed=True)
+    grant(breaker, "b")
+    grant(breaker, "c")  # forgets "b", not the older but failing "a"
+    assert breaker.would_refuse("a")

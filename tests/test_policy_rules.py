@@ -59,6 +59,20 @@ def test_exponential_saturates_at_the_cap(index: int) -> None:
     assert full_jitter_delay(1.0, 2.0, 30.0, index, 0.5) == 15.0
 
 
+@pytest.mark.parametrize("index", [1024, 1100, 10**6])
+def test_exponential_from_zero_stays_at_zero(index: int) -> None:
+    """A start of 0 waits 0 at every index, also where the power no longer fits in a float."""
+    assert exponential_delay(0.0, 2.0, 30.0, index) == 0.0
+    assert full_jitter_delay(0.0, 2.0, 30.0, index, 0.5) == 0.0
+
+
+@pytest.mark.parametrize("multiplier", [0.0, 5e-324, 1e-300])
+@pytest.mark.parametrize("index", [1500, 10**7])
+def test_fibonacci_with_a_tiny_multiplier_ends_at_the_cap_or_zero(multiplier: float, index: int) -> None:
+    """A zero or subnormal multiplier at a huge index returns at once: 0 for no multiplier, else the cap."""
+    assert fibonacci_delay(multiplier, 60.0, index) == (60.0 if multiplier else 0.0)
+
+
 def test_fibonacci_factors() -> None:
     """The factors are 2, 3, 5, 8, 13, 21 for indexes 0, 1, 2, ...; the cap bounds them."""
     assert [fibonacci_delay(1.0, 1000, i) for i in range(7)] == [2, 3, 5, 8, 13, 21, 34]

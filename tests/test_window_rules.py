@@ -144,3 +144,13 @@ def test_totals_match_a_list_of_events(
     for later in (last + SPAN, last + 3 * SPAN, last + WINDOW):
         assert counter.total(0, later) == expected(0, later)
         assert counter.total(1, later) == expected(1, later)
+
+
+def test_clock_readings_below_zero_fall_in_their_own_buckets() -> None:
+    """A monotonic clock may read below zero: -1.5 s lies in the bucket [-2, 0) of 2 s, not in [0, 2)."""
+    counter = RollingCounter(WINDOW, BUCKETS, ("a",))
+    counter.add(0, -7.5)  # bucket [-8, -6)
+    counter.add(0, -0.5)  # bucket [-2, 0)
+    assert counter.total(0, -0.5) == 2  # the window [-8, 0)
+    assert counter.total(0, 0.0) == 1  # the window [-6, 2) holds [-2, 0) but no longer [-8, -6)
+    assert counter.total(0, 6.0) == 0

@@ -22,11 +22,14 @@ __all__ = [
 
 
 def exponential_delay(start: float, factor: float, cap: float, retry_index: int) -> float:
-    """``min(start * factor ** retry_index, cap)``; saturates at ``cap`` instead of overflowing."""
+    """``min(start * factor ** retry_index, cap)``; saturates at ``cap`` instead of overflowing.
+
+    A ``start`` of 0 waits 0 at every index, however large the power.
+    """
     try:
         delay = start * factor**retry_index
     except OverflowError:
-        return cap
+        return cap if start else 0.0
     return min(delay, cap)
 
 
@@ -36,7 +39,11 @@ def fibonacci_delay(multiplier: float, cap: float, retry_index: int) -> float:
     The sequence of factors is 2, 3, 5, 8, 13, ...; it is computed from the
     index alone, so every request starts again at the beginning.
     """
-    previous, current = 1, 2
+    if not multiplier:
+        return 0.0
+    # In floats, so the factor overflows to infinity (and past the cap) instead of growing without
+    # bound: with a tiny multiplier the loop still ends within ~1,500 steps, whatever the index.
+    previous, current = 1.0, 2.0
     for _ in range(retry_index):
         if multiplier * current >= cap:
             break

@@ -74,8 +74,9 @@ class Hedging:
         latencies = self._latencies.get(key) if self.percentile is not None else None
         if latencies is None or len(latencies) < self.min_samples:
             return self.delay
-        ordered = sorted(latencies)
-        return ordered[min(int(self.percentile * len(ordered)), len(ordered) - 1)]  # type: ignore[operator]
+        # percentile < 1, so the index is below len: the product of a float under 1 and a count
+        # rounds to at most the next float below that count
+        return sorted(latencies)[int(self.percentile * len(latencies))]  # type: ignore[operator]
 
     def __repr__(self) -> str:
         return f"Hedging(delay={self.delay}, percentile={self.percentile})"

@@ -26,7 +26,7 @@ class RollingCounter:
         self.newest = [0] * len(names)
         self.until = -math.inf
 
-    def _advance(self, now: float) -> int:
+    def _advance(self, now: float) -> None:
         """Move the newest bucket to the one holding ``now``, emptying those that left the window."""
         tick = int(now // self._span)
         size = len(self._counts[0])
@@ -45,7 +45,6 @@ class RollingCounter:
             self.newest = [0] * len(self._names)
             self._epoch = tick
             self.until = (tick + 1) * self._span
-        return tick % size
 
     def add(self, index: int, now: float, amount: int = 1) -> None:
         """Count ``amount`` events of kind ``index`` at ``now``."""
