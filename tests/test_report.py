@@ -399,7 +399,7 @@ def test_a_quiet_second_is_summed_up_exactly_and_a_busy_one_by_its_sketch(clock)
         for index, duration in enumerate(durations):
             report(success(USERS, duration) if index % 3 else failure(USERS, duration))
     (row,) = report._rows.values()
-    assert row.slot.durations == quiet[:3]  # the busy second's sketch was cleared for this one
+    assert list(row.slot.durations) == quiet[:3]  # the busy second's sketch was cleared for this one
     assert row.slot.sketch.count == 0
     first, second, third = report.timeline()["GET api.test/users"]
     assert (first.calls, first.successes, first.gave_up) == (8, 5, 3)
@@ -407,7 +407,7 @@ def test_a_quiet_second_is_summed_up_exactly_and_a_busy_one_by_its_sketch(clock)
     for found, wanted in zip(first[4:], [ordered[3], ordered[6], ordered[6], ordered[7]], strict=True):
         assert found == pytest.approx(wanted, rel=0.0005)  # exact, but for the 16-bit code of the record
     assert (second.calls, second.successes) == (9, 6)
-    sketch = sketch_of(busy, alpha=0.02, max_buckets=256)
+    sketch = sketch_of(busy, max_buckets=1024)
     for found, wanted in zip(second[4:], sketch.quantiles([0.5, 0.9, 0.99, 1.0]), strict=True):
         assert found == pytest.approx(wanted, rel=0.0005)
     assert third[4:] == (0.2, 0.2, 0.2, 0.3)  # the current second, exact: ranks 1, 1.8 and 1.98 round down to 1
@@ -584,3 +584,24 @@ async def test_report_of_real_calls(fault: FaultServer):
     assert down.gave_up == {"last try": 1}
     assert down.statuses == {"5xx": 1}
     assert SECRET not in str(report)
+
+
+@pytest.mark.parametrize("calls", [1, EXACT, EXACT + 1, 200])
+def test_a_rows_latencies_include_the_current_second(clock, calls):
+    """A row's latencies cover every call at any moment, the current second's (held or in its sketch) included."""
+    report = Report(clock=clock)
+    durations = [0.001 * 1.07 ** (i % 90) for i in range(calls)]
+    for duration in durations:
+        report(success(USERS, duration))
+    (stats,) = report.rows()
+    wanted = sketch_of(durations)
+    assert (stats.calls, stats.max) == (calls, max(durations))
+    assert [stats.p50, stats.p90, stats.p99] == wanted.quantiles([0.5, 0.9, 0.99])
+    assert stats.mean == pytest.approx(sum(durations) / calls, rel=1e-12)
+    assert report.totals().p99 == stats.p99
+    clock.now += 1.0  # the next second closes this one: its durations join the row's sketch
+    report(success(USERS, 0.5))
+    (after,) = report.rows()
+    assert after.calls == calls + 1
+    assert after.p99 == sketch_of([*durations, 0.5]).quantile(0.99)
+    assert after.max == max(*durations, 0.5)

@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Routes", "fold_path", "origin_and_path", "status_class"]
+__all__ = ["STATUS_CLASSES", "Routes", "fold_path", "origin_and_path", "status_class"]
 
 _PLACEHOLDER = re.compile(r"\{[^{}/]*\}")
 _ID_SEGMENT = re.compile(
@@ -29,13 +29,14 @@ _ID_SEGMENT = re.compile(
 )
 
 
-_STATUS_CLASSES = {status: f"{status // 100}xx" for status in range(100, 600)}
+#: The class of each status code from 100 to 599, "1xx" to "5xx"; other codes are "other".
+STATUS_CLASSES = {status: f"{status // 100}xx" for status in range(100, 600)}
 
 
 def status_class(status: int | None, kind: Any) -> str:
     """How a call or try ended, as a label: ``"2xx"`` ... ``"5xx"``, else the error kind, else ``"none"``."""
     if status is not None:
-        return _STATUS_CLASSES.get(status, "other")
+        return STATUS_CLASSES.get(status, "other")
     return "none" if kind is None else str(kind.value)
 
 

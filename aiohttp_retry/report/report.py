@@ -34,7 +34,7 @@ from aiohttp_retry.events import (
     RetryScheduled,
     TryFinished,
 )
-from aiohttp_retry.observe.routes import Routes, fold_path, origin_and_path, status_class
+from aiohttp_retry.observe.routes import STATUS_CLASSES, Routes, fold_path, origin_and_path, status_class
 from aiohttp_retry.report.stats import ALL_METHODS, EXACT, EndpointStats, Row, SlotStats, stats_of, totals_of
 from aiohttp_retry.report.text import log_rows, text_table
 
@@ -169,10 +169,10 @@ class Report:
         if row is None:
             row = self._row_of(method, url, key, now - elapsed)
         row.calls += 1
-        name = status_class(status, kind)
+        # a status code's class without a call to status_class, which gives the same
+        name = STATUS_CLASSES.get(status, "other") if status is not None else status_class(None, kind)
         statuses = row.statuses
         statuses[name] = statuses.get(name, 0) + 1
-        row.sketch.add(elapsed)
         row.last = now
         if now - elapsed < row.first:  # noqa: PLR1730 - cheaper than min(); the call began before the row
             row.first = now - elapsed
@@ -180,7 +180,7 @@ class Report:
         slot = row.slot
         if slot.second != second:
             slot = row.roll(second)
-        durations = slot.durations
+        durations = slot.durations  # the row's sketch gets them when the second closes
         if durations is None:
             slot.sketch.add(elapsed)
         elif len(durations) < EXACT:

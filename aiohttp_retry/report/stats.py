@@ -20,10 +20,10 @@ __all__ = ["ALL_METHODS", "EXACT", "NO_SLOT", "EndpointStats", "Row", "Slot", "S
 
 #: The ``method`` of the overflow row and of the totals: they span every method.
 ALL_METHODS = "*"
-#: Relative accuracy and widest bucket range of the per-second latency sketches: coarse, to keep them small
-#: (a second's durations may span a ratio of 28,000 before its lowest buckets are folded).
-SLOT_ALPHA = 0.02
-SLOT_BUCKETS = 256
+#: Widest bucket range of a second's latency sketch. Its accuracy is the row's (1 %), so that the second
+#: is merged into the row's sketch when it closes: each duration is bucketed once, in the slot. 1024
+#: buckets span a ratio of 10**8 before the lowest ones are folded; only the range in use takes memory.
+SLOT_BUCKETS = 1024
 _SLOT_QUANTILES = [0.5, 0.9, 0.99, 1.0]
 #: Calls of one endpoint in one second whose durations are kept as they are before they go into a sketch.
 EXACT = 8
@@ -51,7 +51,7 @@ class Slot:
         self.successes = 0
         #: The durations of the calls that ended in this second while at most ``EXACT``; ``None`` once in ``sketch``.
         self.durations: list[float] | None = []
-        self.sketch = LatencySketch(SLOT_ALPHA, SLOT_BUCKETS)
+        self.sketch = LatencySketch(max_buckets=SLOT_BUCKETS)
 
     def spill(self, duration: float) -> None:
         """Count ``duration``, and the durations kept so far, in the sketch, where the next ones go too."""
@@ -60,6 +60,15 @@ class Slot:
             add(kept)
         add(duration)
         self.durations = None
+
+    def add_to(self, sketch: LatencySketch) -> None:
+        """Count this second's durations in ``sketch`` (a row's): a merge once they are in the slot's sketch."""
+        durations = self.durations
+        if durations is None:
+            sketch.merge(self.sketch)
+        else:
+            for duration in durations:
+                sketch.add(duration)
 
     def summary(self) -> tuple[int, float, float, float, float]:
         """Calls, p50, p90, p99 and max of the second; a slot is summed up only once counted in."""
@@ -202,8 +211,18 @@ class Row:
             slot = self.slot = Slot(second)
             return slot
         self._close(slot)
+        slot.add_to(self.sketch)
         slot.reset(second)
         return slot
+
+    def latencies(self) -> LatencySketch:
+        """The durations of every call so far: the row's sketch, with the current second's added to a copy."""
+        slot = self.slot
+        if slot is NO_SLOT or slot.durations == []:
+            return self.sketch
+        sketch = self.sketch.copy()
+        slot.add_to(sketch)
+        return sketch
 
     def _close(self, slot: Slot) -> None:
         """Keep the record of ``slot``'s second in the timeline, in place of the oldest one once full."""
@@ -324,7 +343,7 @@ class EndpointStats:
 
 def stats_of(row: Row) -> EndpointStats:
     """A snapshot of ``row``."""
-    calls, sketch = row.calls, row.sketch
+    calls, sketch = row.calls, row.latencies()
     span = row.last - row.first
     causes = _counts(row.causes)
     p50, p90, p99 = sketch.quantiles((0.5, 0.9, 0.99))
@@ -366,5 +385,5 @@ def totals_of(rows: Iterable[Row], route: str = "(total)") -> EndpointStats:
         for into, counted in ((total.causes, row.causes), (total.gave_up, row.gave_up), (total.statuses, row.statuses)):
             for name, count in counted.items():
                 into[name] = into.get(name, 0) + count
-        total.sketch.merge(row.sketch)
+        total.sketch.merge(row.latencies())
     return stats_of(total)
