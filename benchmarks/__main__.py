@@ -1,6 +1,6 @@
 """Command line of the benchmark suite.
 
-    python -m benchmarks                 # full run: 5 rounds, valgrind, upstream 2.9.1 (about 25 minutes)
+    python -m benchmarks                 # full run: 5 rounds, valgrind, upstream 2.9.1, extapi 0.1.7 (about 25 minutes)
     python -m benchmarks --quick         # smoke run for CI, well under a minute (no valgrind, no venv creation)
     python -m benchmarks --skip-valgrind --skip-upstream --rounds 7 --requests 50000 --json out.json
     python -m benchmarks --micro         # also the in-process engine micro-benchmark
@@ -27,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skip-valgrind", action="store_true", help="leave out the cachegrind instruction counts")
     parser.add_argument("--valgrind", action="store_true", help="count instructions even with --quick")
     parser.add_argument("--valgrind-n", type=int, nargs=2, metavar=("N1", "N2"), help="default 1000 4000; quick 50 150")
-    parser.add_argument("--skip-upstream", action="store_true", help="leave out aiohttp-retry 2.9.1")
+    parser.add_argument("--skip-upstream", action="store_true", help="leave out aiohttp-retry 2.9.1 and extapi 0.1.7")
     parser.add_argument("--micro", action="store_true", help="also run benchmarks.engine_micro")
     parser.add_argument("--no-nginx", action="store_true", help="use the asyncio server even if nginx is installed")
     parser.add_argument("--worker-timeout", type=float, default=900.0, help="seconds before a worker is killed")

@@ -21,11 +21,13 @@ CONTENDER_ORDER = (
     "retryclient-report",
     "retryclient-otel",
     "retryclient-protected",
+    "retryclient-limits",
     "retryclient-request",
     "middleware",
     "middleware-protected",
     "middleware-noop",
     "upstream",
+    "extapi",
 )
 
 #: (key in a worker's JSON, label, whether higher is better)

@@ -17,13 +17,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import report, valgrind
+from benchmarks import extapi_venv, report, upstream, valgrind
 from benchmarks.servers import Cores, Server, local_server, pick_cores, pinned
-from benchmarks.upstream import VENV_DIR, ensure_upstream_venv, venv_python
+from benchmarks.upstream import ensure_venv, venv_python
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
 DEFAULT_JSON = HERE / "results" / "latest.json"
+#: The contenders that run another library from a venv of their own: (venv directory, what pip installs there).
+VENV_CONTENDERS: dict[str, tuple[Path, tuple[str, ...]]] = {
+    "upstream": (upstream.VENV_DIR, upstream.REQUIREMENTS),
+    "extapi": (extapi_venv.VENV_DIR, extapi_venv.REQUIREMENTS),
+}
 
 
 @dataclass
@@ -38,8 +43,8 @@ class Settings:
     valgrind: bool = True
     valgrind_n1: int = 1_000
     valgrind_n2: int = 4_000
-    upstream: bool = True
-    create_upstream: bool = True
+    upstream: bool = True  # all of VENV_CONTENDERS, not only upstream
+    create_upstream: bool = True  # create their venvs (else run only those that exist)
     micro: bool = False
     nginx: bool = True
     worker_timeout: float = 900.0
@@ -47,24 +52,25 @@ class Settings:
 
 
 def worker_env() -> dict[str, str]:
-    """The workers' environment: a fixed hash seed, no PYTHONPATH leaking this checkout into the upstream venv."""
+    """The workers' environment: a fixed hash seed, no PYTHONPATH leaking this checkout into the other venvs."""
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
     env["PYTHONHASHSEED"] = "0"
     return env
 
 
 def contender_pythons(settings: Settings) -> dict[str, str]:
-    """The Python each contender runs with, in the tables' order; upstream only if its venv is usable."""
-    pythons = dict.fromkeys((name for name in report.CONTENDER_ORDER if name != "upstream"), sys.executable)
+    """The Python each contender runs with, in the tables' order; those of VENV_CONTENDERS only if usable."""
+    pythons = dict.fromkeys((name for name in report.CONTENDER_ORDER if name not in VENV_CONTENDERS), sys.executable)
     if not settings.upstream:
         return pythons
-    if settings.create_upstream:
-        pythons["upstream"] = str(ensure_upstream_venv())
-    elif venv_python().exists():
-        pythons["upstream"] = str(venv_python())
-    else:
-        print(f"upstream: {VENV_DIR} does not exist; skipped (a full run creates it)", file=sys.stderr)
-    return pythons
+    for name, (root, requirements) in VENV_CONTENDERS.items():
+        if settings.create_upstream:
+            pythons[name] = str(ensure_venv(root, requirements))
+        elif venv_python(root).exists():
+            pythons[name] = str(venv_python(root))
+        else:
+            print(f"{name}: {root} does not exist; skipped (a full run creates it)", file=sys.stderr)
+    return {name: pythons[name] for name in report.CONTENDER_ORDER if name in pythons}
 
 
 def run_worker(python: str, contender: str, server: Server, cores: Cores, settings: Settings) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """One benchmark contender in a fresh process: measures it against a running server, prints JSON.
 
-Self-contained (stdlib, aiohttp and whichever ``aiohttp_retry`` the running
-Python imports), so the runner can start it with the upstream venv's Python
-too. Run by path, not with ``-m``, so that the upstream venv does not pick up
-this checkout's ``aiohttp_retry`` from the current directory:
+Self-contained (stdlib, aiohttp and whichever ``aiohttp_retry`` or ``extapi`` the
+running Python imports), so the runner can start it with the Python of the
+upstream or the extapi venv too. Run by path, not with ``-m``, so that those
+venvs do not pick up this checkout's ``aiohttp_retry`` from the current directory:
 
     python benchmarks/worker.py --contender retryclient --url http://127.0.0.1:8080/ \
         [--requests 20000] [--warmup 2000] [--concurrency 64] [--rss-requests 200000]
@@ -19,6 +19,9 @@ Contenders, in the order the tables list them:
 - retryclient-otel: RetryClient(listeners=[OpenTelemetryListener(NoOpTracerProvider())]), the global meter;
 - retryclient-protected: RetryClient(circuit_breaker=CircuitBreaker(),
   retry_options=ExponentialRetry(total_timeout=30.0)), a breaker and a total deadline;
+- retryclient-limits: RetryClient(rate_limiter=RateLimiter(per_origin="20000/s"),
+  concurrency_limiter=ConcurrencyLimiter(per_origin=100), throttle=AdaptiveThrottle()): one rate rule,
+  one concurrency limit and the adaptive throttle, none of which ever has to wait or shed here;
 - retryclient-request: RetryClient() sending every try through ClientSession.request (a reference:
   what the direct route to ClientSession._request saves);
 - middleware: ClientSession(middlewares=[RetryMiddleware()]);
@@ -26,10 +29,15 @@ Contenders, in the order the tables list them:
   circuit_breaker=CircuitBreaker())]);
 - middleware-noop: a middleware that only calls the next handler (a reference: aiohttp's own cost
   of the middleware form);
-- upstream: 2.9.1's RetryClient(), run with the upstream venv's Python.
+- upstream: 2.9.1's RetryClient(), run with the upstream venv's Python;
+- extapi: extapi 0.1.7's executors as its README composes them, with Prometheus metrics on:
+  RetryableExecutor(PrometheusMetricsExecutor(AiohttpExecutor(), metrics_container=MetricsContainer(
+  metrics_prefix="benchmark_", metrics_registry=CollectorRegistry()))), each GET with the URL's path as
+  its path_template; run with the extapi venv's Python.
 
 Each contender imports only the names it needs, when it starts: upstream's
-aiohttp_retry has none of this checkout's newer ones.
+aiohttp_retry has none of this checkout's newer ones, and the extapi venv has no
+aiohttp_retry at all.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ import json
 import resource
 import sys
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +59,7 @@ if TYPE_CHECKING:
     from aiohttp_retry import RetryClient, RetryMiddleware
 
 Fetch = Callable[[], Awaitable[int]]
+Close = Callable[[], Awaitable[None]]
 CONTENDERS = (
     "bare",
     "bare-again",
@@ -59,11 +69,13 @@ CONTENDERS = (
     "retryclient-report",
     "retryclient-otel",
     "retryclient-protected",
+    "retryclient-limits",
     "retryclient-request",
     "middleware",
     "middleware-protected",
     "middleware-noop",
     "upstream",
+    "extapi",
 )
 RETRY_CLIENTS = frozenset(
     {
@@ -73,19 +85,25 @@ RETRY_CLIENTS = frozenset(
         "retryclient-report",
         "retryclient-otel",
         "retryclient-protected",
+        "retryclient-limits",
         "retryclient-request",
         "upstream",
     }
 )
+#: The contenders that attach one listener to RetryClient().
+LISTENED = frozenset({"retryclient-listener", "retryclient-prometheus", "retryclient-report", "retryclient-otel"})
 UPSTREAM_VERSION = "2.9.1"
+EXTAPI_VERSION = "0.1.7"
 
 
-async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Awaitable[None]], aiohttp.ClientSession]:
-    """``(fetch, close, session)``: one GET of ``url`` with its body read, a closer, the session used."""
+async def make_contender(name: str, url: str) -> tuple[Fetch, Close]:
+    """``(fetch, close)``: one GET of ``url`` with its body read, and a closer."""
+    if name == "extapi":
+        require("extapi", EXTAPI_VERSION, name)
+        return make_extapi(url)
     if name in RETRY_CLIENTS:
-        if name == "upstream" and importlib.metadata.version("aiohttp_retry") != UPSTREAM_VERSION:
-            msg = f"contender upstream needs aiohttp_retry {UPSTREAM_VERSION}; this Python has {library_info()}"
-            raise SystemExit(msg)
+        if name == "upstream":
+            require("aiohttp_retry", UPSTREAM_VERSION, name)
         client = make_retry_client(name)
 
         async def fetch_retry() -> int:
@@ -93,7 +111,7 @@ async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Await
                 await resp.read()
                 return resp.status
 
-        return fetch_retry, client.close, client._client  # noqa: SLF001 - both versions keep the session there
+        return fetch_retry, client.close
     if name in {"middleware", "middleware-protected"}:
         session = aiohttp.ClientSession(middlewares=[make_retry_middleware(name)])
     elif name == "middleware-noop":  # reference: what aiohttp's middleware dispatch costs by itself
@@ -109,35 +127,82 @@ async def make_contender(name: str, url: str) -> tuple[Fetch, Callable[[], Await
             await resp.read()
             return resp.status
 
-    return fetch, session.close, session
+    return fetch, session.close
+
+
+def require(distribution: str, version: str, contender: str) -> None:
+    """Exit unless the running Python has ``version`` of ``distribution``."""
+    try:
+        found = importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        found = "none"
+    if found != version:
+        msg = f"contender {contender} needs {distribution} {version}, not {found}; this Python has {library_info()}"
+        raise SystemExit(msg)
+
+
+def make_extapi(url: str) -> tuple[Fetch, Close]:
+    """extapi's retrying executor around its Prometheus metrics executor around its aiohttp backend."""
+    # Only this contender has them, in the extapi venv.
+    from extapi.http.backends.aiohttp import AiohttpExecutor  # noqa: PLC0415
+    from extapi.http.executors.metrics import PrometheusMetricsExecutor  # noqa: PLC0415
+    from extapi.http.executors.retry import RetryableExecutor  # noqa: PLC0415
+    from extapi.http.metrics.container import MetricsContainer  # noqa: PLC0415
+    from prometheus_client import CollectorRegistry  # noqa: PLC0415
+
+    backend = AiohttpExecutor()
+    metrics = MetricsContainer(metrics_prefix="benchmark_", metrics_registry=CollectorRegistry())
+    executor = RetryableExecutor(PrometheusMetricsExecutor(backend, metrics_container=metrics))
+    # The path label, as extapi asks (without one it calls warnings.warn on every request): the URL's path.
+    path = urllib.parse.urlsplit(url).path or "/"
+
+    async def fetch_extapi() -> int:
+        async with await executor.get(url, path_template=path) as resp:
+            await resp.read()
+            return resp.status
+
+    return fetch_extapi, backend.close
+
+
+def make_listener(name: str) -> Any:
+    """The listener of a ``retryclient-<listener>`` contender."""
+    if name == "retryclient-prometheus":
+        from prometheus_client import CollectorRegistry  # noqa: PLC0415 - only this contender needs it
+
+        from aiohttp_retry.contrib.prometheus import PrometheusListener  # noqa: PLC0415 - not in upstream
+
+        return PrometheusListener(CollectorRegistry())
+    if name == "retryclient-report":
+        from aiohttp_retry.report import Report  # noqa: PLC0415 - not in upstream
+
+        return Report()
+    if name == "retryclient-otel":
+        from opentelemetry.trace import NoOpTracerProvider  # noqa: PLC0415 - only this contender needs it
+
+        from aiohttp_retry.contrib.otel import OpenTelemetryListener  # noqa: PLC0415 - not in upstream
+
+        return OpenTelemetryListener(NoOpTracerProvider())
+    return lambda _event: None  # retryclient-listener: a no-op on every event
 
 
 def make_retry_client(name: str) -> RetryClient:
     """The ``RetryClient`` of a ``retryclient*`` contender or of ``upstream``."""
     from aiohttp_retry import RetryClient  # noqa: PLC0415 - only the contenders that need it load it
 
-    if name == "retryclient-listener":
-        return RetryClient(listeners=[lambda _event: None])
-    if name == "retryclient-prometheus":
-        from prometheus_client import CollectorRegistry  # noqa: PLC0415 - only this contender needs it
-
-        from aiohttp_retry.contrib.prometheus import PrometheusListener  # noqa: PLC0415 - not in upstream
-
-        return RetryClient(listeners=[PrometheusListener(CollectorRegistry())])
-    if name == "retryclient-report":
-        from aiohttp_retry.report import Report  # noqa: PLC0415 - not in upstream
-
-        return RetryClient(listeners=[Report()])
-    if name == "retryclient-otel":
-        from opentelemetry.trace import NoOpTracerProvider  # noqa: PLC0415 - only this contender needs it
-
-        from aiohttp_retry.contrib.otel import OpenTelemetryListener  # noqa: PLC0415 - not in upstream
-
-        return RetryClient(listeners=[OpenTelemetryListener(NoOpTracerProvider())])
+    if name in LISTENED:
+        return RetryClient(listeners=[make_listener(name)])
     if name == "retryclient-protected":
         from aiohttp_retry import CircuitBreaker, ExponentialRetry  # noqa: PLC0415 - not in upstream
 
         return RetryClient(circuit_breaker=CircuitBreaker(), retry_options=ExponentialRetry(total_timeout=30.0))
+    if name == "retryclient-limits":
+        from aiohttp_retry import AdaptiveThrottle, ConcurrencyLimiter, RateLimiter  # noqa: PLC0415 - not in upstream
+
+        return RetryClient(
+            rate_limiter=RateLimiter(per_origin="20000/s"),
+            concurrency_limiter=ConcurrencyLimiter(per_origin=100),
+            throttle=AdaptiveThrottle(),
+        )
     if name == "retryclient-request":
         # Reference: every try through ClientSession.request, as for a session whose request is
         # overridden, to show what the direct route to ClientSession._request saves.
@@ -224,12 +289,14 @@ def library_info() -> dict[str, Any]:
             info["aiohttp_retry"] = importlib.metadata.version("aiohttp_retry")
         except importlib.metadata.PackageNotFoundError:
             info["aiohttp_retry"] = getattr(module, "__version__", "unknown")
+    if "extapi" in sys.modules:
+        info["extapi"] = importlib.metadata.version("extapi")
     return info
 
 
 async def measure(args: argparse.Namespace) -> dict[str, Any]:
     """Warm up, then the concurrency-1 phase, the concurrent phase, and requests up to ``rss_requests``."""
-    fetch, close, _session = await make_contender(args.contender, args.url)
+    fetch, close = await make_contender(args.contender, args.url)
     try:
         await concurrent(fetch, args.warmup, args.concurrency)
         await sequential(fetch, min(args.warmup, 1000))
@@ -262,7 +329,7 @@ async def measure(args: argparse.Namespace) -> dict[str, Any]:
 
 async def count_only(args: argparse.Namespace) -> dict[str, Any]:
     """A short warm-up, then exactly ``--count`` requests one after another (for instruction counts)."""
-    fetch, close, _session = await make_contender(args.contender, args.url)
+    fetch, close = await make_contender(args.contender, args.url)
     try:
         *_, bad_warm = await sequential(fetch, args.warmup)
         *_, bad = await sequential(fetch, args.count)
