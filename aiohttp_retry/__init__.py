@@ -9,7 +9,17 @@ from __future__ import annotations
 import logging
 
 from aiohttp_retry.client import RequestFunc, RequestParams, RetryClient
-from aiohttp_retry.errors import BodyNotReplayableError, CircuitOpenError, RetryError, RetryTimeoutError
+from aiohttp_retry.engine.concurrency import ConcurrencyLimiter
+from aiohttp_retry.errors import (
+    BodyNotReplayableError,
+    BulkheadFullError,
+    CircuitOpenError,
+    LimitError,
+    RateLimitedError,
+    RetryError,
+    RetryTimeoutError,
+    ThrottledError,
+)
 from aiohttp_retry.events import (
     BreakerStateChange,
     BudgetRefused,
@@ -25,8 +35,10 @@ from aiohttp_retry.middleware import RetryMiddleware
 from aiohttp_retry.policy.breaker import CircuitBreaker
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.hedging import Hedging
+from aiohttp_retry.policy.limits import RateLimiter
 from aiohttp_retry.policy.retry_after import RetryAfter
 from aiohttp_retry.policy.stop import ErrorKind, StopReason
+from aiohttp_retry.policy.throttle import AdaptiveThrottle
 from aiohttp_retry.retry_options import (
     CommonOptions,
     EvaluateResponseCallbackType,
@@ -45,12 +57,15 @@ __version__ = "3.0.0.dev0"
 logging.getLogger("aiohttp_retry").addHandler(logging.NullHandler())
 
 __all__ = [
+    "AdaptiveThrottle",
     "BodyNotReplayableError",
     "BreakerStateChange",
     "BudgetRefused",
+    "BulkheadFullError",
     "CircuitBreaker",
     "CircuitOpenError",
     "CommonOptions",
+    "ConcurrencyLimiter",
     "DecorrelatedJitterRetry",
     "ErrorKind",
     "EvaluateResponseCallbackType",
@@ -62,8 +77,11 @@ __all__ = [
     "HedgeWon",
     "Hedging",
     "JitterRetry",
+    "LimitError",
     "ListRetry",
     "RandomRetry",
+    "RateLimitedError",
+    "RateLimiter",
     "RequestFunc",
     "RequestParams",
     "RetryAfter",
@@ -76,6 +94,7 @@ __all__ = [
     "RetryScheduled",
     "RetryTimeoutError",
     "StopReason",
+    "ThrottledError",
     "TryFinished",
     "TryStarted",
 ]

@@ -15,10 +15,18 @@ from typing import Any, Literal
 from aiohttp import ClientSession, ClientTimeout, hdrs
 
 from aiohttp_retry.aiohttp_codec import RequestFunc, try_timeout
+from aiohttp_retry.engine.concurrency import ConcurrencyLimiter
+from aiohttp_retry.engine.limits import limits_of
 from aiohttp_retry.events import Listener, Listeners
 from aiohttp_retry.observe.logging import LoggingListener
 from aiohttp_retry.policy.budget import RetryBudget
-from aiohttp_retry.policy.protocols import CircuitBreakerLike, RetryBudgetLike, check_policy
+from aiohttp_retry.policy.protocols import (
+    AdaptiveThrottleLike,
+    CircuitBreakerLike,
+    RateLimiterLike,
+    RetryBudgetLike,
+    check_policy,
+)
 from aiohttp_retry.request_context import (
     _SESSION,
     _URL_TYPE,
@@ -66,6 +74,12 @@ class RetryClient:
             least 10 retries a second); ``None`` turns it off.
         circuit_breaker: keyword-only; a ``CircuitBreaker`` shared by this
             client's calls, per origin. Default ``None`` (off).
+        rate_limiter: keyword-only; a ``RateLimiter``: how many tries may start per
+            window, per origin, in total or per rule. Default ``None`` (off).
+        concurrency_limiter: keyword-only; a ``ConcurrencyLimiter``: how many tries
+            may be in flight at once. Default ``None`` (off).
+        throttle: keyword-only; an ``AdaptiveThrottle`` that sheds tries on the client
+            while an origin refuses much of its work. Default ``None`` (off).
         listeners: keyword-only; callables given every event of this client's
             calls (:mod:`aiohttp_retry.events`). ``logger`` gets its own
             logging listener in any case.
@@ -85,6 +99,9 @@ class RetryClient:
         retry_budget: RetryBudgetLike | Literal[Inherit.CLIENT] | None = Inherit.CLIENT,
         circuit_breaker: CircuitBreakerLike | None = None,
         listeners: Iterable[Listener] = (),
+        rate_limiter: RateLimiterLike | None = None,
+        concurrency_limiter: ConcurrencyLimiter | None = None,
+        throttle: AdaptiveThrottleLike | None = None,
         **kwargs: Any,
     ) -> None:
         self._closed: bool | None = None  # set first: __del__ reads it even if __init__ fails
@@ -99,6 +116,7 @@ class RetryClient:
         budget = RetryBudget() if retry_budget is Inherit.CLIENT else retry_budget
         self._retry_budget = check_policy(budget, "retry_budget", RetryBudgetLike, "RetryBudget()")
         self._breaker = check_policy(circuit_breaker, "circuit_breaker", CircuitBreakerLike, "CircuitBreaker()")
+        self._limits = limits_of(rate_limiter, concurrency_limiter, throttle)
         log = logger if isinstance(logger, LoggingListener) else LoggingListener(logger or _DEFAULT_LOGGER)
         self._logger: _LoggerType = log.logger
         self._timeouts: dict[float, tuple[Any, ClientTimeout | None]] = {}

@@ -4,12 +4,25 @@ Exception
 └── RetryError                 base of everything below
     ├── BodyNotReplayableError a retry was due, but the request body cannot be sent again
     ├── CircuitOpenError       the circuit breaker refused the call
+    ├── LimitError             a limit of this client refused a try, without sending it
+    │   ├── RateLimitedError   no start allowed by a rate limit before the call's deadline
+    │   ├── BulkheadFullError  the queue for a concurrency limit was full
+    │   └── ThrottledError     the adaptive throttle shed the try: the server has been refusing work
     └── RetryTimeoutError      a time limit of the library cut the call (also a TimeoutError)
 """
 
 from __future__ import annotations
 
-__all__ = ["BodyNotReplayableError", "CircuitOpenError", "RetryError", "RetryTimeoutError"]
+__all__ = [
+    "BodyNotReplayableError",
+    "BulkheadFullError",
+    "CircuitOpenError",
+    "LimitError",
+    "RateLimitedError",
+    "RetryError",
+    "RetryTimeoutError",
+    "ThrottledError",
+]
 
 
 class RetryError(Exception):
@@ -40,6 +53,45 @@ class CircuitOpenError(RetryError):
         super().__init__(f"circuit breaker for {key or 'the session'} is open; next probe in {retry_in:.3f} s")
         self.key = key
         self.retry_in = retry_in
+
+
+class LimitError(RetryError):
+    """A limit of the client refused a try, which was not sent. ``limit`` names the limit."""
+
+    def __init__(self, message: str, limit: str) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class RateLimitedError(LimitError):
+    """No start that ``limit`` allows comes before the call's deadline: the try was not started.
+
+    ``wait`` is how long the try would have had to wait for its start, in seconds.
+    """
+
+    def __init__(self, limit: str, wait: float) -> None:
+        super().__init__(f"rate limit {limit}: the next start is {wait:.3f} s away, past the call's deadline", limit)
+        self.wait = wait
+
+
+class BulkheadFullError(LimitError):
+    """Every slot of the concurrency limit ``limit`` is taken and its queue holds ``max_queue`` callers already."""
+
+    def __init__(self, limit: str, max_queue: int) -> None:
+        super().__init__(f"concurrency limit {limit}: all slots taken and {max_queue} callers queued", limit)
+        self.max_queue = max_queue
+
+
+class ThrottledError(LimitError):
+    """The adaptive throttle of ``limit`` (an origin) shed the try, with the ``probability`` it had then."""
+
+    def __init__(self, limit: str, probability: float) -> None:
+        super().__init__(
+            f"adaptive throttle for {limit or 'the session'}: the server accepted too few recent requests; "
+            f"this one was not sent (shed with probability {probability:.2f})",
+            limit,
+        )
+        self.probability = probability
 
 
 class RetryTimeoutError(RetryError, TimeoutError):

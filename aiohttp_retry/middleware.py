@@ -19,12 +19,20 @@ from aiohttp import ClientHandlerType, ClientRequest, ClientResponse, payload
 
 from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC, within
 from aiohttp_retry.engine import plan_of, run
+from aiohttp_retry.engine.concurrency import ConcurrencyLimiter
+from aiohttp_retry.engine.limits import limits_of
 from aiohttp_retry.events import Listener, Listeners, TryHeadersUsed, try_headers
 from aiohttp_retry.jitter import FullJitterRetry
 from aiohttp_retry.observe.logging import LoggingListener
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
-from aiohttp_retry.policy.protocols import CircuitBreakerLike, RetryBudgetLike, check_policy
+from aiohttp_retry.policy.protocols import (
+    AdaptiveThrottleLike,
+    CircuitBreakerLike,
+    RateLimiterLike,
+    RetryBudgetLike,
+    check_policy,
+)
 from aiohttp_retry.retry_options import INHERIT, Inherit, RetryOptionsBase
 
 __all__ = ["RetryMiddleware"]
@@ -98,13 +106,14 @@ class RetryMiddleware:
             default ``FullJitterRetry()`` (idempotent requests, 3 tries). For
             one call, pass ``middlewares=[RetryMiddleware(other_options)]`` to
             ``session.request``, which replaces the session's middlewares.
-        logger, retry_budget, circuit_breaker, listeners: as for ``RetryClient``.
+        logger, retry_budget, circuit_breaker, listeners, rate_limiter, concurrency_limiter,
+        throttle: as for ``RetryClient``.
 
     Options with ``hedging`` are refused: aiohttp cannot send one request
     object twice at once.
     """
 
-    __slots__ = ("_breaker", "_listeners", "_logger", "_options", "_retry_budget")
+    __slots__ = ("_breaker", "_limits", "_listeners", "_logger", "_options", "_retry_budget")
 
     def __init__(
         self,
@@ -114,6 +123,9 @@ class RetryMiddleware:
         retry_budget: RetryBudgetLike | Literal[Inherit.CLIENT] | None = Inherit.CLIENT,
         circuit_breaker: CircuitBreakerLike | None = None,
         listeners: Iterable[Listener] = (),
+        rate_limiter: RateLimiterLike | None = None,
+        concurrency_limiter: ConcurrencyLimiter | None = None,
+        throttle: AdaptiveThrottleLike | None = None,
     ) -> None:
         if retry_options is not None and not isinstance(retry_options, RetryOptionsBase):
             msg = (
@@ -131,6 +143,7 @@ class RetryMiddleware:
         budget = RetryBudget() if retry_budget is Inherit.CLIENT else retry_budget
         self._retry_budget = check_policy(budget, "retry_budget", RetryBudgetLike, "RetryBudget()")
         self._breaker = check_policy(circuit_breaker, "circuit_breaker", CircuitBreakerLike, "CircuitBreaker()")
+        self._limits = limits_of(rate_limiter, concurrency_limiter, throttle)
         log = logger if isinstance(logger, LoggingListener) else LoggingListener(logger or _DEFAULT_LOGGER)
         self._logger = log.logger
         self._listeners = Listeners(listeners, log)
@@ -147,11 +160,16 @@ class RetryMiddleware:
         budget = self._retry_budget if plan.budget is INHERIT else plan.budget
         breaker = self._breaker if plan.breaker is INHERIT else plan.breaker
         # The origin key, as aiohttp has computed it for the Host header already.
-        key = (request.url.host_port_subcomponent or "") if budget is not None or breaker is not None else ""
+        limits = self._limits
+        key = (
+            (request.url.host_port_subcomponent or "")
+            if budget is not None or breaker is not None or limits is not None
+            else ""
+        )
         listeners = self._listeners if not plan.listeners else self._listeners.with_users(plan.listeners)
         exchange = _new_exchange(_Exchange)
         exchange.request = request
         exchange.handler = handler
         if plan.propagate:
             exchange.propagate = True
-        return run(plan, exchange, key, budget, breaker, listeners)
+        return run(plan, exchange, key, budget, breaker, listeners, None, limits)

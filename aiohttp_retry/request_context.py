@@ -244,16 +244,17 @@ class _RequestContext:
         plan = options._plan or plan_of(options)  # noqa: SLF001
         budget = client._retry_budget if plan.budget is INHERIT else plan.budget  # noqa: SLF001
         breaker = client._breaker if plan.breaker is INHERIT else plan.breaker  # noqa: SLF001
+        limits = client._limits  # noqa: SLF001
         key = ""
-        if budget is not None or breaker is not None or plan.hedging is not None:
+        if budget is not None or breaker is not None or plan.hedging is not None or limits is not None:
             key = origin_of(self.url) or session_origin(session, self.url)
         listeners = client._listeners if not plan.listeners else client._listeners.with_users(plan.listeners)  # noqa: SLF001
         if self._params_list is None and ("data" not in self._kwargs or not needs_preparing(self._kwargs["data"])):
-            return run(plan, self, key, budget, breaker, listeners)
-        return self._run_prepared(plan, key, budget, breaker, listeners)
+            return run(plan, self, key, budget, breaker, listeners, None, limits)
+        return self._run_prepared(plan, key, budget, breaker, listeners, limits)
 
     async def _run_prepared(
-        self, plan: Any, key: str, budget: Any, breaker: Any, listeners: Listeners
+        self, plan: Any, key: str, budget: Any, breaker: Any, listeners: Listeners, limits: Any
     ) -> ClientResponse:
         """Read one-shot bodies ahead, then run; reading is part of the call, so its deadline covers it."""
         started = asyncio.get_running_loop().time()
@@ -267,7 +268,7 @@ class _RequestContext:
                 raise RetryTimeoutError(limit, plan.total, 0) from error
         if self._bodies and any(body.one_shot for body in self._bodies.values()):
             self.hedgeable = False  # a body that can be sent once at a time is never sent twice at once
-        return await run(plan, self, key, budget, breaker, listeners, started)
+        return await run(plan, self, key, budget, breaker, listeners, started, limits)
 
     def __await__(self) -> Generator[Any, None, ClientResponse]:
         return self._start().__await__()

@@ -14,8 +14,9 @@ class Driver:
 
     name = ""
 
-    def __init__(self, session: ClientSession) -> None:
+    def __init__(self, session: ClientSession, **policies: Any) -> None:
         self.session = session
+        self.policies = policies  # shared state (limits, breaker, budget) given to the client or middleware
 
     async def request(self, method: str, url: str, options: RetryOptionsBase, **kwargs: Any) -> ClientResponse:
         raise NotImplementedError
@@ -25,7 +26,7 @@ class ClientDriver(Driver):
     name = "RetryClient"
 
     async def request(self, method: str, url: str, options: RetryOptionsBase, **kwargs: Any) -> ClientResponse:
-        client = RetryClient(client_session=self.session)
+        client = RetryClient(client_session=self.session, **self.policies)
         return await client.request(method, url, retry_options=options, **kwargs)
 
 
@@ -33,7 +34,8 @@ class MiddlewareDriver(Driver):
     name = "RetryMiddleware"
 
     async def request(self, method: str, url: str, options: RetryOptionsBase, **kwargs: Any) -> ClientResponse:
-        return await self.session.request(method, url, middlewares=(RetryMiddleware(options),), **kwargs)
+        middleware = RetryMiddleware(options, **self.policies)
+        return await self.session.request(method, url, middlewares=(middleware,), **kwargs)
 
 
 DRIVERS = {cls.name: cls for cls in (ClientDriver, MiddlewareDriver)}

@@ -48,6 +48,8 @@ class FaultServer:
         self.scripts: dict[str, list[Action]] = {}
         self.hits: list[Hit] = []
         self.base_url = ""  # set once the server listens
+        self.in_flight = 0  # requests being handled now, and the most seen at once
+        self.most_in_flight = 0
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -61,6 +63,14 @@ class FaultServer:
         return [h for h in self.hits if h.path == path]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         script = self.scripts.get(path, [Reply()])
         seen = len(self.hits_of(path))

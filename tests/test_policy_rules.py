@@ -198,6 +198,9 @@ def test_stop_reasons_and_error_kinds_read_as_phrases() -> None:
         "budget spent",
         "body not replayable",
         "cancelled",
+        "rate limited",
+        "bulkhead full",
+        "throttled",
     ]
     assert [str(k) for k in ErrorKind] == ["connect", "transport", "timeout", "tls", "other"]
     assert f"{StopReason.DEADLINE}" == "deadline"

@@ -11,18 +11,22 @@ strategy from the start.
 from __future__ import annotations
 
 import asyncio
+import math
 from time import monotonic as _monotonic
 from typing import TYPE_CHECKING, TypeVar
 
 from aiohttp_retry.engine.hedged import run_hedged
 from aiohttp_retry.engine.inbound import _Used, inbound_deadline
+from aiohttp_retry.engine.limits import NO_SLOTS, SlotWaitTimeout, leave_try, stop_reason
 from aiohttp_retry.engine.plan import Call, Plan
 from aiohttp_retry.engine.sequential import run_sequential
+from aiohttp_retry.errors import LimitError
 from aiohttp_retry.events import TryFinished, TryStarted, listener_raised, listener_result
 from aiohttp_retry.policy.breaker import Permit
 from aiohttp_retry.policy.stop import StopReason
 
 if TYPE_CHECKING:
+    from aiohttp_retry.engine.limits import Limits
     from aiohttp_retry.engine.protocols import Exchange
     from aiohttp_retry.events import Listeners
     from aiohttp_retry.policy.protocols import CircuitBreakerLike, RetryBudgetLike
@@ -52,19 +56,21 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
     breaker: CircuitBreakerLike | None,
     listeners: Listeners,
     started: float | None = None,
+    limits: Limits | None = None,
 ) -> R:
     """Send the call described by ``exchange`` as ``plan`` says; return the response it ends with.
 
-    ``key`` is the origin that keys ``budget`` and ``breaker`` (either may be
+    ``key`` is the origin that keys ``budget``, ``breaker`` and ``limits`` (each may be
     ``None``). ``listeners`` receive the call's events. ``started``: the loop
     clock reading at which the call began, when the adapter did work before
     try 1 (reading a body ahead); its deadline counts from there. Raises what the last
-    try raised, or :class:`~aiohttp_retry.errors.CircuitOpenError`,
+    try raised, or :class:`~aiohttp_retry.errors.CircuitOpenError`, a
+    :class:`~aiohttp_retry.errors.LimitError`,
     :class:`~aiohttp_retry.errors.BodyNotReplayableError` or
     :class:`~aiohttp_retry.errors.RetryTimeoutError`.
     """
     if plan.hedging is not None and exchange.hedgeable:
-        call = Call(plan, exchange, key, budget, breaker, listeners, started)
+        call = Call(plan, exchange, key, budget, breaker, listeners, started, limits)
         if call.expires <= call.now():
             call.gave_up(StopReason.DEADLINE, None, None)
             raise call.deadline_error()
@@ -72,6 +78,7 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
             return await run_hedged(call, plan.hedging)  # type: ignore[no-any-return]
         return await run_sequential(call, None, None, 0.0, None)  # type: ignore[no-any-return]
     time_left = None
+    expires = math.inf
     loop = asyncio.get_running_loop()
     # The loop's own clock; for asyncio's stock loops that is time.monotonic, called without the method's frame.
     clock = _monotonic if type(loop).time is _STOCK_TIME else loop.time
@@ -91,14 +98,46 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
             time_left = inherited - now
         if time_left <= 0:
             # The deadline (inherited, or used up reading a body ahead) has passed: nothing is sent.
-            call = Call(plan, exchange, key, budget, breaker, listeners, started)
+            call = Call(plan, exchange, key, budget, breaker, listeners, started, limits)
             call.gave_up(StopReason.DEADLINE, None, None)
             raise call.deadline_error()
+        if plan.total is not None:
+            expires = started + plan.total
+        if inherited is not None and inherited < expires:
+            expires = inherited
+    slots = NO_SLOTS
+    if limits is not None:
+        admitted_at = clock()
+        try:
+            admitted = limits.admit(key, exchange.url, admitted_at, expires)
+            if not isinstance(admitted, tuple):
+                admitted = await admitted
+                if time_left is not None:  # the wait took some of the time left
+                    time_left = expires - clock()
+                    if plan.attempt_limit is not None and plan.attempt_limit < time_left:
+                        time_left = plan.attempt_limit
+        except LimitError as refused:
+            Call(plan, exchange, key, budget, breaker, listeners, started, limits).gave_up(
+                stop_reason(refused), None, refused
+            )
+            raise
+        except SlotWaitTimeout:
+            call = Call(plan, exchange, key, budget, breaker, listeners, started, limits)
+            call.gave_up(StopReason.DEADLINE, None, None)
+            raise call.deadline_error() from None
+        except asyncio.CancelledError:
+            Call(plan, exchange, key, budget, breaker, listeners, started, limits).gave_up(
+                StopReason.CANCELLED, None, None
+            )
+            raise
+        slots = admitted
     permit = None
     if breaker is not None:
         granted = breaker.acquire(key)
         if not isinstance(granted, Permit):
-            Call(plan, exchange, key, budget, breaker, listeners, started).refused(granted)
+            if limits is not None:
+                limits.release(slots)
+            Call(plan, exchange, key, budget, breaker, listeners, started, limits).refused(granted)
         permit = granted
         if permit.change is not None:
             listeners.emit(permit.change)
@@ -124,15 +163,20 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
     try:
         response = await exchange.send(1, time_left)
     except Exception as error:  # noqa: BLE001 - judged by the loop like any try's error
-        call = Call(plan, exchange, key, budget, breaker, listeners, started)
+        call = Call(plan, exchange, key, budget, breaker, listeners, started, limits)
+        leave_try(call, slots, error)
         return await run_sequential(call, error, permit, call.started, time_left)  # type: ignore[no-any-return]
     except BaseException as interrupted:
+        if limits is not None:
+            limits.release(slots)
         if permit is not None:
             breaker.release(key, permit)  # type: ignore[union-attr]
         if isinstance(interrupted, asyncio.CancelledError):
-            _cancelled(Call(plan, exchange, key, budget, breaker, listeners, started), interrupted)
+            _cancelled(Call(plan, exchange, key, budget, breaker, listeners, started, limits), interrupted)
         raise
     status = exchange.codec.status(response)
+    if limits is not None:
+        limits.leave(key, slots, admitted_at, status, None)
     if permit is not None:
         change = breaker.record(key, permit, failed=status >= plan.fail_from or status in plan.statuses)  # type: ignore[union-attr]
         if change is not None:
@@ -142,10 +186,10 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
             try:
                 await exchange.finish(response)
             except Exception as error:  # noqa: BLE001 - raise_for_status: judged like any try's error
-                call = Call(plan, exchange, key, budget, breaker, listeners, started)
+                call = Call(plan, exchange, key, budget, breaker, listeners, started, limits)
                 return await run_sequential(call, error, None, call.started, time_left)  # type: ignore[no-any-return]
             except asyncio.CancelledError as interrupted:
-                _cancelled(Call(plan, exchange, key, budget, breaker, listeners, started), interrupted)
+                _cancelled(Call(plan, exchange, key, budget, breaker, listeners, started, limits), interrupted)
                 raise
         if watching:
             elapsed = clock() - started
@@ -160,5 +204,5 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
                     listener_raised(listener)
         exchange.response = response
         return response
-    call = Call(plan, exchange, key, budget, breaker, listeners, started)
+    call = Call(plan, exchange, key, budget, breaker, listeners, started, limits)
     return await run_sequential(call, response, None, call.started, time_left)  # type: ignore[no-any-return]

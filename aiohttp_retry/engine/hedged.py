@@ -21,6 +21,7 @@ import asyncio
 import math
 from typing import TYPE_CHECKING, Any
 
+from aiohttp_retry.engine.limits import enter_try, leave_try
 from aiohttp_retry.engine.plan import Call
 from aiohttp_retry.events import HedgeFired, HedgeWon
 from aiohttp_retry.policy.deadline import fits_before
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["run_hedged"]
 
-_Tries = dict["asyncio.Future[Any]", tuple[int, float, "Permit | None", "float | None"]]
+_Tries = dict["asyncio.Future[Any]", tuple[int, float, "Permit | None", "float | None", tuple[Any, ...]]]
 
 
 class _Hedge:
@@ -50,6 +51,7 @@ class _Hedge:
         self.stop: StopReason | None = None
         self.resume_at: float | None = None  # when nothing runs: the loop clock reading to try again at
         self.draining: set[asyncio.Future[None]] = set()
+        self.first_slots: tuple[Any, ...] = ()  # the concurrency slots try 1 was admitted with
 
     def start_try(self) -> bool:
         """Start the next try if one may start; otherwise note why none will."""
@@ -66,20 +68,45 @@ class _Hedge:
             self.stop = StopReason.DEADLINE if time_left is not None and time_left <= 0 else call.refusal(attempt)
             if self.stop is not None:
                 return False
-        permit = call.admit(attempt)  # try 1 refused: CircuitOpenError ends the call
+        slots = self.slots_for(attempt, now)
+        if slots is None:
+            return False
+        try:
+            permit = call.admit(attempt)  # try 1 refused: CircuitOpenError ends the call
+        except BaseException:
+            if call.limits is not None:
+                call.limits.release(slots)
+            raise
         self.started = attempt
         try:
             task = asyncio.ensure_future(call.exchange.send(attempt, time_left))
         except BaseException as error:  # the try could not even start: its permit goes back
+            leave_try(call, slots, asyncio.CancelledError())
             call.record_error(permit, error)
             call.finished(attempt, None, error, now, final=False)
             call.gave_up(StopReason.NOT_RETRYABLE, None, error)
             raise
-        self.tasks[task] = (attempt, now, permit, time_left)
+        self.tasks[task] = (attempt, now, permit, time_left, slots)
         if attempt > 1:
             method, url, _ = call.exchange.describe(attempt)
             call.listeners.emit(HedgeFired(attempt, method, url, call.key, now - call.started))
         return True
+
+    def slots_for(self, attempt: int, now: float) -> tuple[Any, ...] | None:
+        """The limits' slots of try ``attempt``; ``None`` (noting why no more start) if they cannot admit it at once.
+
+        Try 1 was admitted before the call started (it may wait its turn); a
+        hedge or a retry goes only if the limits admit it without waiting.
+        """
+        call = self.call
+        if attempt == 1 or call.limits is None:
+            return self.first_slots
+        _, url, _ = call.exchange.describe(attempt)
+        admitted = call.limits.admit_now(call.key, url, now)
+        if isinstance(admitted, StopReason):
+            self.stop = admitted
+            return None
+        return admitted
 
     def drop_kept(self) -> None:
         """Drain and release the kept failed response, beside the tries under way (never holding up their answer)."""
@@ -99,10 +126,11 @@ class _Hedge:
     def report_cancelled(self) -> None:
         """Finish, in events, every try still under way as cancelled (once each; its breaker permit goes back)."""
         call = self.call
-        for task, (attempt, began, permit, _) in self.tasks.items():
+        for task, (attempt, began, permit, _, slots) in self.tasks.items():
             if not task.done() and task not in self.reported:
                 self.reported.add(task)
                 cancelled = asyncio.CancelledError()
+                leave_try(call, slots, cancelled)
                 call.record_error(permit, cancelled)  # gives a breaker probe back
                 call.finished(attempt, None, cancelled, began, final=False)
 
@@ -116,7 +144,9 @@ class _Hedge:
                 release(task.result())
 
         self.report_cancelled()
-        for task in self.tasks:
+        for task, (*_, slots) in self.tasks.items():
+            if task.done() and call.limits is not None:  # answered, but not looked at: its slots go back too
+                call.limits.release(slots)
             task.add_done_callback(release_result)
             task.cancel()
         pending = list(self.tasks)
@@ -156,6 +186,7 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
     state = _Hedge(call, hedging)
     codec = call.codec
     tasks = state.tasks
+    state.first_slots = await enter_try(call, 1)
     try:
         state.start_try()
         while tasks or await state.paused():
@@ -167,11 +198,12 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
                     state.drop_kept()
                 continue
             for task in done:
-                attempt, began, permit, time_left = tasks.pop(task)
+                attempt, began, permit, time_left, slots = tasks.pop(task)
                 pause = 0.0
                 try:
                     response = task.result()
                 except Exception as error:
+                    leave_try(call, slots, error)
                     call.record_error(permit, error)
                     if not call.error_retryable(attempt, error):
                         call.tries = state.started
@@ -186,6 +218,7 @@ async def run_hedged(call: Call, hedging: Hedging) -> Any:  # noqa: C901, PLR091
                     state.last_error = (error, began, time_left)
                     state.drop_kept()
                 else:
+                    leave_try(call, slots, response)
                     try:
                         status = codec.status(response)
                         hedging.record(call.key, call.now() - began)

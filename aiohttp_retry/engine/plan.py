@@ -27,6 +27,7 @@ from aiohttp_retry.policy.deadline import attempt_budget, fits_before
 from aiohttp_retry.policy.stop import ErrorKind, StopReason
 
 if TYPE_CHECKING:
+    from aiohttp_retry.engine.limits import Limits
     from aiohttp_retry.engine.protocols import Codec, Exchange
     from aiohttp_retry.events import Listeners
     from aiohttp_retry.policy.protocols import CircuitBreakerLike, RetryBudgetLike
@@ -124,6 +125,7 @@ class Call:
         "exchange",
         "expires",
         "key",
+        "limits",
         "listeners",
         "loop",
         "own_expiry",
@@ -145,14 +147,11 @@ class Call:
         breaker: CircuitBreakerLike | None,
         listeners: Listeners,
         started: float | None = None,
+        limits: Limits | None = None,
     ) -> None:
-        self.plan = plan
-        self.exchange = exchange
+        self.plan, self.exchange, self.key, self.listeners = plan, exchange, key, listeners
+        self.budget, self.breaker, self.limits = budget, breaker, limits  # the stateful policies, keyed by key
         self.codec: Codec[Any] = exchange.codec
-        self.key = key
-        self.budget = budget
-        self.breaker = breaker
-        self.listeners = listeners
         # Who gets TryStarted and TryFinished: decided once per call.
         self.watching_starts, self.watching = listeners.for_tries()
         self.attempts = plan.attempts

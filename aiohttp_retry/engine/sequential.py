@@ -13,6 +13,7 @@ import asyncio
 import math
 from typing import Any
 
+from aiohttp_retry.engine.limits import enter_try, leave_try
 from aiohttp_retry.engine.plan import Call
 from aiohttp_retry.errors import BodyNotReplayableError
 from aiohttp_retry.observe.redact import describe_error
@@ -48,7 +49,13 @@ async def run_sequential(  # noqa: C901, PLR0912, PLR0915 - the one sequential l
     try:
         while True:
             if outcome is None:
-                permit = call.admit(attempt)
+                slots = await enter_try(call, attempt)
+                try:
+                    permit = call.admit(attempt)
+                except BaseException:
+                    if call.limits is not None:  # the breaker refused: nothing was sent
+                        call.limits.release(slots)
+                    raise
                 try_started = call.now()
                 time_left = call.time_left(try_started)
                 try:
@@ -56,12 +63,14 @@ async def run_sequential(  # noqa: C901, PLR0912, PLR0915 - the one sequential l
                 except Exception as raised:  # noqa: BLE001 - judged below like any outcome
                     outcome = raised
                 except BaseException as interrupted:
+                    leave_try(call, slots, interrupted)
                     call.record_error(permit, interrupted)
                     call.finished(attempt, None, interrupted, try_started, final=False)
                     raise
                 else:
                     call.record(permit, failed=call.plan.failed(codec.status(outcome)))
                     permit = None
+                leave_try(call, slots, outcome)
             else:
                 call.tries = attempt
             try_took = call.now() - try_started

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from aiohttp_retry.policy.breaker import Permit
 
-__all__ = ["CircuitBreakerLike", "RetryBudgetLike", "check_policy"]
+__all__ = ["AdaptiveThrottleLike", "CircuitBreakerLike", "RateLimiterLike", "RetryBudgetLike", "check_policy"]
 
 
 @runtime_checkable
@@ -44,6 +44,31 @@ class CircuitBreakerLike(Protocol):
 
     def would_refuse(self, key: str) -> bool:
         """Whether ``acquire`` would refuse a try now; changes nothing."""
+
+
+@runtime_checkable
+class RateLimiterLike(Protocol):
+    """A rate limiter: reserves a start for each try, in the order asked, within a deadline."""
+
+    def reserve(self, key: str, url: Any, now: float, latest: float = ...) -> float:
+        """The start reserved for a try to ``url`` (origin ``key``), at or after ``now``.
+
+        Raises ``RateLimitedError`` when it would come after ``latest``.
+        """
+
+    def cancel(self, key: str, url: Any, at: float) -> None:
+        """Give back a start reserved at ``at`` that will not be used."""
+
+
+@runtime_checkable
+class AdaptiveThrottleLike(Protocol):
+    """An adaptive throttle: counts tries and accepts per key, and sheds tries while the server refuses."""
+
+    def check(self, key: str, now: float) -> float | None:
+        """Count a try; ``None`` to send it, or the probability with which it was shed."""
+
+    def record(self, key: str, now: float, status: int | None, kind: Any) -> None:
+        """Count the outcome of a try that was sent: ``status``, or an error of ``kind`` (an ``ErrorKind``)."""
 
 
 def check_policy(value: Any, name: str, protocol: type, example: str) -> Any:

@@ -21,6 +21,9 @@ class StopReason(str, enum.Enum):
     BUDGET_SPENT = "budget spent"  #: the retry budget refused the retry
     BODY_NOT_REPLAYABLE = "body not replayable"  #: the request body cannot be sent again
     CANCELLED = "cancelled"  #: the caller cancelled the call
+    RATE_LIMITED = "rate limited"  #: a rate limit allowed no start before the deadline
+    BULKHEAD_FULL = "bulkhead full"  #: a concurrency limit's slots and queue were full
+    THROTTLED = "throttled"  #: the adaptive throttle shed the try
 
     def __str__(self) -> str:
         return self.value

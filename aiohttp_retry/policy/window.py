@@ -13,16 +13,17 @@ class RollingCounter:
     ``now`` readings come from a monotonic clock and must not go backwards.
     """
 
-    __slots__ = ("_counts", "_epoch", "_names", "_span", "_totals", "newest", "until")
+    __slots__ = ("_counts", "_epoch", "_names", "_span", "closed", "newest", "until")
 
     def __init__(self, window: float, buckets: int, names: tuple[str, ...]) -> None:
         self._span = window / buckets
         self._names = names
         self._counts = [[0] * buckets for _ in names]
-        self._totals = [0] * len(names)
+        self.closed = [0] * len(names)
         self._epoch = -math.inf  # index of the newest bucket, in units of span
         #: Counts of the newest bucket, and the clock reading at which it ends: a caller that
-        #: reads ``now < until`` may bump ``newest[i]`` (and ``total`` follows) without a call.
+        #: reads ``now < until`` may bump ``newest[i]`` (and ``total`` follows) without a call,
+        #: and read the total as ``closed[i] + newest[i]`` (``closed``: the other buckets in the window).
         self.newest = [0] * len(names)
         self.until = -math.inf
 
@@ -35,12 +36,12 @@ class RollingCounter:
                 slot = int(self._epoch) % size
                 for i, counts in enumerate(self._counts):
                     counts[slot] = self.newest[i]
-                    self._totals[i] += self.newest[i]
+                    self.closed[i] += self.newest[i]
             stale = size if self._epoch == -math.inf else min(tick - int(self._epoch), size)
             for step in range(stale):
                 slot = (tick - step) % size
                 for i, counts in enumerate(self._counts):
-                    self._totals[i] -= counts[slot]
+                    self.closed[i] -= counts[slot]
                     counts[slot] = 0
             self.newest = [0] * len(self._names)
             self._epoch = tick
@@ -56,11 +57,11 @@ class RollingCounter:
         """Events of kind ``index`` within the window ending at ``now``."""
         if now >= self.until:
             self._advance(now)
-        return self._totals[index] + self.newest[index]
+        return self.closed[index] + self.newest[index]
 
     def clear(self) -> None:
         """Forget every count."""
         for counts in self._counts:
             counts[:] = [0] * len(counts)
-        self._totals = [0] * len(self._names)
+        self.closed = [0] * len(self._names)
         self.newest = [0] * len(self._names)
