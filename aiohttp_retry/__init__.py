@@ -50,6 +50,7 @@ from aiohttp_retry.retry_options import (
     RetryOptions,
     RetryOptionsBase,
 )
+from aiohttp_retry.status import StatusCheck, StatusError
 
 __version__ = "3.0.0.dev0"
 
@@ -93,6 +94,8 @@ __all__ = [
     "RetryOptionsBase",
     "RetryScheduled",
     "RetryTimeoutError",
+    "StatusCheck",
+    "StatusError",
     "StopReason",
     "ThrottledError",
     "TryFinished",

@@ -114,6 +114,9 @@ class CommonOptions(TypedDict, total=False):
         idempotency_header: a request carrying this header is treated as
             idempotent whatever its method; ``None``: no such header.
             Default ``"Idempotency-Key"``.
+        veto_header: a response carrying this header (any value) is never retried: the
+            call ends with it (stop reason ``"server veto"``); ``None``: no such header.
+            Default ``"X-Do-Not-Retry"``.
         replay_buffer: bytes of an async-iterable body read ahead so that it
             can be sent again; a longer body is sent once and not retried.
         hedging: overlap tries of idempotent requests (``RetryClient`` only); default off.
@@ -134,6 +137,7 @@ class CommonOptions(TypedDict, total=False):
     attempt_timeout: float | None
     propagate_timeout: bool
     idempotency_header: str | None
+    veto_header: str | None
     replay_buffer: int
     hedging: Hedging | None
     retry_budget: RetryBudgetLike | Literal[Inherit.CLIENT] | None
@@ -200,6 +204,7 @@ class RetryOptionsBase:
         self.idempotency_header = check_header_name(
             common.get("idempotency_header", "Idempotency-Key"), "idempotency_header"
         )
+        self.veto_header = check_header_name(common.get("veto_header", "X-Do-Not-Retry"), "veto_header")
         self.time_limits = TimeLimits(
             total=common.get("total_timeout"),
             attempt=common.get("attempt_timeout"),
@@ -286,6 +291,7 @@ class RetryOptionsBase:
             "attempt_timeout": (limits.attempt, None),
             "propagate_timeout": (limits.propagate, False),
             "idempotency_header": (self.idempotency_header, "Idempotency-Key"),
+            "veto_header": (self.veto_header, "X-Do-Not-Retry"),
             "replay_buffer": (self.replay_buffer, DEFAULT_REPLAY_BUFFER),
             "hedging": (self.hedging, None),
             "retry_budget": (self.retry_budget, INHERIT),

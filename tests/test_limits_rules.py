@@ -212,11 +212,31 @@ def test_the_probability_is_the_sre_formula() -> None:
     """(requests - k * accepts) / (requests + 1), over the window, never below 0."""
     throttle = AdaptiveThrottle(k=2.0, window=10, buckets=10, rng=random.Random(1))
     for i in range(10):
-        throttle.check("k", 0.0)
         throttle.record("k", 0.0, 200 if i < 2 else 503, None)
     assert throttle.probability("k", 0.5) == pytest.approx((10 - 2 * 2) / 11)
     assert throttle.probability("new", 0.5) == 0.0
     assert throttle.probability("k", 10.0) == 0.0  # the window has passed
+
+
+def test_tries_under_way_are_not_counted_as_refused() -> None:
+    """A burst of tries sent before any answer came (64 at once, say) sheds nothing."""
+    throttle = AdaptiveThrottle(rng=random.Random(0))
+    assert [throttle.check("k", 0.0) for _ in range(64)] == [None] * 64
+    for _ in range(64):
+        throttle.record("k", 0.1, 200, None)
+    assert throttle.probability("k", 0.2) == 0.0
+
+
+def test_a_shed_try_counts_as_a_request_at_once() -> None:
+    throttle = AdaptiveThrottle(k=1.0, rng=random.Random(0))
+    for _ in range(10):
+        throttle.record("k", 0.0, 503, None)
+    assert throttle.probability("k", 0.0) == pytest.approx(10 / 11)
+    shed = [throttle.check("k", 0.0) for _ in range(20)]
+    assert sum(p is not None for p in shed) > 10
+    assert throttle.probability("k", 0.0) == pytest.approx(
+        (10 + sum(p is not None for p in shed)) / (11 + sum(p is not None for p in shed))
+    )
 
 
 @given(count=st.integers(1, 300))

@@ -201,6 +201,7 @@ def test_stop_reasons_and_error_kinds_read_as_phrases() -> None:
         "rate limited",
         "bulkhead full",
         "throttled",
+        "server veto",
     ]
     assert [str(k) for k in ErrorKind] == ["connect", "transport", "timeout", "tls", "other"]
     assert f"{StopReason.DEADLINE}" == "deadline"

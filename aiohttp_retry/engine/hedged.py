@@ -171,8 +171,11 @@ class _Hedge:
         return False
 
     def server_pause(self, status: int, response: Any) -> float:
-        """The pause the server asks for before the next try (0: none); notes a stop if it asks too much."""
+        """The pause the server asks for before the next try (0: none); notes a stop if it vetoes or asks too much."""
         call = self.call
+        if call.vetoed(response):
+            self.stop = StopReason.SERVER_VETO
+            return 0.0
         asked = call.server_wait(status, call.codec.header(response, "Retry-After"))
         if asked is None:
             return 0.0

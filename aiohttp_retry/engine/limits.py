@@ -90,7 +90,6 @@ class Limits:
         """
         if not self._own:
             return self._admit(key, url, now, expires)
-        counter = None
         throttle = self.throttle
         if throttle is not None:
             counter = throttle._counters.get(key)  # noqa: SLF001 - the library's own class, read as check() does
@@ -122,8 +121,6 @@ class Limits:
             slots = found
         if window is not None:
             window.starts.append(now)
-        if counter is not None:
-            counter.newest[0] += 1
         return slots
 
     def _admit(
@@ -202,11 +199,12 @@ class Limits:
         throttle = self.throttle
         if throttle is not None:
             if self._own and status is not None:  # record()'s common case, inline
-                if status in throttle.overload_statuses:
-                    return
                 counter = throttle._counters.get(key)  # noqa: SLF001 - the library's own class
                 if counter is not None and now < counter.until:
-                    counter.newest[1] += 1
+                    newest = counter.newest
+                    newest[0] += 1
+                    if status not in throttle.overload_statuses:
+                        newest[1] += 1
                     return
             throttle.record(key, now, status, kind)
 

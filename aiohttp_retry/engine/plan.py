@@ -15,14 +15,13 @@ import asyncio
 import inspect
 import math
 import time
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from aiohttp_retry.engine.inbound import inbound_deadline
 from aiohttp_retry.errors import CircuitOpenError, RetryTimeoutError
 from aiohttp_retry.events import BudgetRefused, GaveUp, RetryScheduled, TryFinished, TryStarted, emit_to
 from aiohttp_retry.policy.breaker import Permit
-from aiohttp_retry.policy.classify import IDEMPOTENT_METHODS, error_is_retryable
+from aiohttp_retry.policy.classify import IDEMPOTENT_METHODS, error_is_retryable, has_header
 from aiohttp_retry.policy.deadline import attempt_budget, fits_before
 from aiohttp_retry.policy.stop import ErrorKind, StopReason
 
@@ -63,6 +62,7 @@ class Plan:
         "statuses",
         "timed",
         "total",
+        "veto_header",
         "watch",
     )
 
@@ -79,7 +79,7 @@ class Plan:
         # Statuses that need a look beyond the status itself: the listed ones and those whose
         # Retry-After may call for a retry. Any other status below fail_from ends a call at once.
         self.watch = self.statuses | frozenset(self.retry_after.statuses if self.retry_after is not None else ())
-        self.idempotency_header = options.idempotency_header
+        self.idempotency_header, self.veto_header = options.idempotency_header, options.veto_header
         limits = options.time_limits
         self.total = limits.total
         self.attempt_limit = limits.attempt
@@ -103,15 +103,6 @@ def plan_of(options: RetryOptionsBase) -> Plan:
     if plan is None:
         plan = options._plan = Plan(options)  # noqa: SLF001
     return plan
-
-
-def _has_header(headers: Mapping[str, Any] | None, name: str | None) -> bool:
-    if not headers or name is None:
-        return False
-    if name in headers:  # case-insensitive for multidicts
-        return True
-    lower = name.lower()
-    return any(key.lower() == lower for key in headers)
 
 
 class Call:
@@ -271,7 +262,7 @@ class Call:
         """Whether the options retry try ``attempt``'s request at all, and whether it is idempotent."""
         method, _, headers = self.exchange.describe(attempt)
         plan = self.plan
-        keyed = _has_header(headers, plan.idempotency_header)
+        keyed = has_header(headers, plan.idempotency_header)
         upper = method.upper()
         return keyed or upper in plan.methods, keyed or upper in IDEMPOTENT_METHODS
 
@@ -324,13 +315,15 @@ class Call:
     ) -> tuple[float, bool] | StopReason:
         """The wait before try ``attempt + 1`` and whether the server set it, or why the call must stop.
 
-        In order: the last try was made; the server asks for more than the
-        options accept; the wait and a try as long as the last would pass the
-        deadline; then :meth:`refusal`.
+        In order: the last try was made; the server vetoes retries (its response carries the
+        options' ``veto_header``); it asks for more than the options accept; the wait and a try as
+        long as the last would pass the deadline; then :meth:`refusal`.
         """
         if attempt >= self.attempts:
             return StopReason.LAST_TRY
         plan = self.plan
+        if response is not None and self.vetoed(response):
+            return StopReason.SERVER_VETO
         options = plan.options
         delay = options.next_delay(attempt - 1, response, self.previous)
         if not 0 <= delay < math.inf:
@@ -350,6 +343,10 @@ class Call:
             return refusal
         self.previous = delay
         return delay, from_server
+
+    def vetoed(self, response: Any) -> bool:
+        """Whether ``response`` carries the options' ``veto_header``: the server says not to retry."""
+        return self.plan.veto_header is not None and self.codec.header(response, self.plan.veto_header) is not None
 
     def refusal(self, attempt: int) -> StopReason | None:
         """Why try ``attempt`` may not follow, time apart: breaker open, body spent, or the budget refuses.

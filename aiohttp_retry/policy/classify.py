@@ -6,7 +6,8 @@ transport's codec reads it) and the rule's settings; they import no HTTP client.
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping
+from typing import Any
 
 from aiohttp_retry.policy.stop import ErrorKind
 
@@ -15,6 +16,7 @@ __all__ = [
     "IDEMPOTENT_METHODS",
     "SAFE_METHODS",
     "error_is_retryable",
+    "has_header",
     "is_failure_status",
     "method_allowed",
 ]
@@ -63,3 +65,13 @@ def error_is_retryable(
     if not allowed:
         return False
     return listed or (network_errors and idempotent and kind in _TRANSIENT)
+
+
+def has_header(headers: Mapping[str, Any] | None, name: str | None) -> bool:
+    """Whether ``headers`` (a dict or a case-insensitive multidict) hold ``name``, in any letter case."""
+    if not headers or name is None:
+        return False
+    if name in headers:  # case-insensitive for multidicts
+        return True
+    lower = name.lower()
+    return any(key.lower() == lower for key in headers)

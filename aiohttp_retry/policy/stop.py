@@ -24,6 +24,7 @@ class StopReason(str, enum.Enum):
     RATE_LIMITED = "rate limited"  #: a rate limit allowed no start before the deadline
     BULKHEAD_FULL = "bulkhead full"  #: a concurrency limit's slots and queue were full
     THROTTLED = "throttled"  #: the adaptive throttle shed the try
+    SERVER_VETO = "server veto"  #: the response said not to retry (the options' ``veto_header``)
 
     def __str__(self) -> str:
         return self.value

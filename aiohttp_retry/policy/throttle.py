@@ -1,8 +1,9 @@
 """Adaptive throttling: shed load on the client while a server refuses much of it.
 
 Each origin counts, over a rolling ``window``, the tries the client wanted to
-send (``requests``, those it shed included) and those the server accepted
-(``accepts``). A new try is shed, without touching the network, with probability
+send (``requests``: those it shed, and those sent once their outcome is known)
+and those the server accepted (``accepts``). A new try is shed, without
+touching the network, with probability
 
     max(0, (requests - k * accepts) / (requests + 1))
 
@@ -93,21 +94,26 @@ class AdaptiveThrottle:
         return excess / (requests + 1) if excess > 0 else 0.0
 
     def check(self, key: str, now: float) -> float | None:
-        """Count a try to ``key`` and decide: ``None`` to send it, or the probability with which it was shed."""
+        """Decide on a try to ``key``: ``None`` to send it, or the probability with which it was shed.
+
+        A shed try counts as a request at once; a try that is sent counts when its
+        outcome is recorded, so tries still under way never look like refusals.
+        """
         counter = self._counters.get(key) or self._counter(key)
         if now < counter.until:  # within the newest bucket: the common case, inline
             newest, closed = counter.newest, counter.closed
             requests = closed[_REQUESTS] + newest[_REQUESTS]
             excess = requests - self.k * (closed[_ACCEPTS] + newest[_ACCEPTS])
-            newest[_REQUESTS] += 1
         else:
             requests = counter.total(_REQUESTS, now)
             excess = requests - self.k * counter.total(_ACCEPTS, now)
-            counter.add(_REQUESTS, now)
         if excess <= 0:
             return None
         probability = excess / (requests + 1)
-        return probability if self._random() < probability else None
+        if self._random() >= probability:
+            return None
+        counter.add(_REQUESTS, now)
+        return probability
 
     def accepted(self, status: int | None, kind: ErrorKind | None) -> bool:
         """Whether the server took a try that ended with ``status`` or an error of ``kind``."""
@@ -116,13 +122,14 @@ class AdaptiveThrottle:
         return kind not in _REFUSING_ERRORS
 
     def record(self, key: str, now: float, status: int | None, kind: ErrorKind | None) -> None:
-        """Count the outcome of a try that was sent: ``status``, or an error of ``kind`` (see :meth:`accepted`)."""
+        """Count a sent try that ended with ``status`` or an error of ``kind``: a request, and maybe an accept."""
+        counter = self._counters.get(key) or self._counter(key)
+        if now >= counter.until:
+            counter.add(_REQUESTS, now)  # moves the newest bucket to ``now``
+        else:
+            counter.newest[_REQUESTS] += 1
         if status not in self.overload_statuses if status is not None else kind not in _REFUSING_ERRORS:
-            counter = self._counters.get(key) or self._counter(key)
-            if now < counter.until:
-                counter.newest[_ACCEPTS] += 1
-            else:
-                counter.add(_ACCEPTS, now)
+            counter.newest[_ACCEPTS] += 1
 
     def __repr__(self) -> str:
         return f"AdaptiveThrottle(k={self.k}, window={self.window})"
