@@ -18,6 +18,7 @@ from aiohttp_retry.aiohttp_codec import RequestFunc, try_timeout
 from aiohttp_retry.engine.concurrency import ConcurrencyLimiter
 from aiohttp_retry.engine.limits import limits_of
 from aiohttp_retry.events import Listener, Listeners
+from aiohttp_retry.hooks import Hooks
 from aiohttp_retry.observe.logging import LoggingListener
 from aiohttp_retry.policy.budget import RetryBudget
 from aiohttp_retry.policy.protocols import (
@@ -80,6 +81,9 @@ class RetryClient:
             may be in flight at once. Default ``None`` (off).
         throttle: keyword-only; an ``AdaptiveThrottle`` that sheds tries on the client
             while an origin refuses much of its work. Default ``None`` (off).
+        hooks: keyword-only; what adds headers to every try (:mod:`aiohttp_retry.hooks`):
+            callables ``hook(attempt, method, url)``, a ``BearerAuth`` (refreshed and
+            resent within the try on 401), ``basic_auth(login, password)``. Default none.
         listeners: keyword-only; callables given every event of this client's
             calls (:mod:`aiohttp_retry.events`). ``logger`` gets its own
             logging listener in any case.
@@ -102,6 +106,7 @@ class RetryClient:
         rate_limiter: RateLimiterLike | None = None,
         concurrency_limiter: ConcurrencyLimiter | None = None,
         throttle: AdaptiveThrottleLike | None = None,
+        hooks: Iterable[Any] = (),
         **kwargs: Any,
     ) -> None:
         self._closed: bool | None = None  # set first: __del__ reads it even if __init__ fails
@@ -117,6 +122,8 @@ class RetryClient:
         self._retry_budget = check_policy(budget, "retry_budget", RetryBudgetLike, "RetryBudget()")
         self._breaker = check_policy(circuit_breaker, "circuit_breaker", CircuitBreakerLike, "CircuitBreaker()")
         self._limits = limits_of(rate_limiter, concurrency_limiter, throttle)
+        checked = Hooks(hooks)
+        self._hooks = checked if checked.hooks else None
         log = logger if isinstance(logger, LoggingListener) else LoggingListener(logger or _DEFAULT_LOGGER)
         self._logger: _LoggerType = log.logger
         self._timeouts: dict[float, tuple[Any, ClientTimeout | None]] = {}

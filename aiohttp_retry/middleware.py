@@ -22,6 +22,7 @@ from aiohttp_retry.engine import plan_of, run
 from aiohttp_retry.engine.concurrency import ConcurrencyLimiter
 from aiohttp_retry.engine.limits import limits_of
 from aiohttp_retry.events import Listener, Listeners, TryHeadersUsed, try_headers
+from aiohttp_retry.hooks import HookedExchange, Hooks
 from aiohttp_retry.jitter import FullJitterRetry
 from aiohttp_retry.observe.logging import LoggingListener
 from aiohttp_retry.policy.budget import RetryBudget
@@ -107,13 +108,13 @@ class RetryMiddleware:
             one call, pass ``middlewares=[RetryMiddleware(other_options)]`` to
             ``session.request``, which replaces the session's middlewares.
         logger, retry_budget, circuit_breaker, listeners, rate_limiter, concurrency_limiter,
-        throttle: as for ``RetryClient``.
+        throttle, hooks: as for ``RetryClient``.
 
     Options with ``hedging`` are refused: aiohttp cannot send one request
     object twice at once.
     """
 
-    __slots__ = ("_breaker", "_limits", "_listeners", "_logger", "_options", "_retry_budget")
+    __slots__ = ("_breaker", "_hooks", "_limits", "_listeners", "_logger", "_options", "_retry_budget")
 
     def __init__(
         self,
@@ -126,6 +127,7 @@ class RetryMiddleware:
         rate_limiter: RateLimiterLike | None = None,
         concurrency_limiter: ConcurrencyLimiter | None = None,
         throttle: AdaptiveThrottleLike | None = None,
+        hooks: Iterable[Any] = (),
     ) -> None:
         if retry_options is not None and not isinstance(retry_options, RetryOptionsBase):
             msg = (
@@ -144,6 +146,8 @@ class RetryMiddleware:
         self._retry_budget = check_policy(budget, "retry_budget", RetryBudgetLike, "RetryBudget()")
         self._breaker = check_policy(circuit_breaker, "circuit_breaker", CircuitBreakerLike, "CircuitBreaker()")
         self._limits = limits_of(rate_limiter, concurrency_limiter, throttle)
+        checked = Hooks(hooks)
+        self._hooks = checked if checked.hooks else None
         log = logger if isinstance(logger, LoggingListener) else LoggingListener(logger or _DEFAULT_LOGGER)
         self._logger = log.logger
         self._listeners = Listeners(listeners, log)
@@ -172,4 +176,6 @@ class RetryMiddleware:
         exchange.handler = handler
         if plan.propagate:
             exchange.propagate = True
+        if self._hooks is not None:
+            return run(plan, HookedExchange(exchange, self._hooks), key, budget, breaker, listeners, None, limits)
         return run(plan, exchange, key, budget, breaker, listeners, None, limits)

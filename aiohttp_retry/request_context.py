@@ -24,6 +24,7 @@ from aiohttp_retry.body import ReplayableBody, needs_preparing, prepare_body
 from aiohttp_retry.engine import plan_of, run
 from aiohttp_retry.errors import RetryTimeoutError
 from aiohttp_retry.events import TryHeadersUsed, try_headers
+from aiohttp_retry.hooks import HookedExchange
 from aiohttp_retry.options_base import INHERIT, RetryOptionsBase
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
 
@@ -249,12 +250,13 @@ class _RequestContext:
         if budget is not None or breaker is not None or plan.hedging is not None or limits is not None:
             key = origin_of(self.url) or session_origin(session, self.url)
         listeners = client._listeners if not plan.listeners else client._listeners.with_users(plan.listeners)  # noqa: SLF001
+        exchange = self if client._hooks is None else HookedExchange(self, client._hooks)  # noqa: SLF001
         if self._params_list is None and ("data" not in self._kwargs or not needs_preparing(self._kwargs["data"])):
-            return run(plan, self, key, budget, breaker, listeners, None, limits)
-        return self._run_prepared(plan, key, budget, breaker, listeners, limits)
+            return run(plan, exchange, key, budget, breaker, listeners, None, limits)
+        return self._run_prepared(plan, exchange, key, budget, breaker, listeners, limits)
 
     async def _run_prepared(
-        self, plan: Any, key: str, budget: Any, breaker: Any, listeners: Listeners, limits: Any
+        self, plan: Any, exchange: Any, key: str, budget: Any, breaker: Any, listeners: Listeners, limits: Any
     ) -> ClientResponse:
         """Read one-shot bodies ahead, then run; reading is part of the call, so its deadline covers it."""
         started = asyncio.get_running_loop().time()
@@ -268,7 +270,7 @@ class _RequestContext:
                 raise RetryTimeoutError(limit, plan.total, 0) from error
         if self._bodies and any(body.one_shot for body in self._bodies.values()):
             self.hedgeable = False  # a body that can be sent once at a time is never sent twice at once
-        return await run(plan, self, key, budget, breaker, listeners, started, limits)
+        return await run(plan, exchange, key, budget, breaker, listeners, started, limits)
 
     def __await__(self) -> Generator[Any, None, ClientResponse]:
         return self._start().__await__()

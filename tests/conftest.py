@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import ClientSession
 from pytest_aiohttp.plugin import AiohttpServer
 
 from tests.drivers import DRIVERS, Driver
@@ -35,3 +37,11 @@ def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 @pytest.fixture(autouse=True)
 def _quiet_access_log() -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[ClientSession]:
+    """A plain session whose server hits count tries: no silent second try inside aiohttp."""
+    async with ClientSession() as session:
+        session._retry_connection = False
+        yield session

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from aiohttp import ClientSession
 from multidict import CIMultiDict
@@ -14,13 +12,6 @@ from tests.drivers import Driver
 from tests.fault_server import FaultServer, Reply
 
 NO_WAIT = ExponentialRetry(attempts=3, start_timeout=0)
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[ClientSession]:
-    async with ClientSession() as session:
-        session._retry_connection = False  # hits count tries
-        yield session
 
 
 async def test_a_vetoed_response_ends_the_call(make_driver: type[Driver], session: ClientSession, fault: FaultServer):

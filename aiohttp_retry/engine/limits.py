@@ -48,7 +48,7 @@ def stop_reason(refused: LimitError) -> StopReason:
 
 
 class SlotWaitTimeout(Exception):  # noqa: N818 - a signal between the limits and the loops, never seen outside
-    """The call's deadline passed while a try waited for a concurrency slot."""
+    """The call's deadline passed while a try waited for its start or a concurrency slot."""
 
 
 class Limits:
@@ -157,6 +157,9 @@ class Limits:
             except BaseException:
                 self.rate.cancel(key, url, start)  # type: ignore[union-attr] # a start was reserved: rate is set
                 raise
+            if loop.time() >= expires:  # the loop woke too late (it was busy): no try starts after the deadline
+                self.rate.cancel(key, url, start)  # type: ignore[union-attr]
+                raise SlotWaitTimeout
         if pools and not self.concurrency.take_now(pools):  # type: ignore[union-attr] # pools: it is set
             left = expires - loop.time()
             try:

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp_retry.errors import RateLimitedError
-from aiohttp_retry.policy.validate import check_count
+from aiohttp_retry.policy.validate import check_count, check_delay
 
 __all__ = ["LimitRules", "RateLimiter", "parse_rate"]
 
@@ -161,8 +161,11 @@ class _Window:
         self.label = label
         self.starts: deque[float] = deque()
 
-    def earliest(self, now: float) -> float:
-        """The earliest start at or after ``now`` (and not before the last reserved) this window allows."""
+    def earliest(self, now: float, slack: float = 0.0) -> float:
+        """The earliest start at or after ``now`` (and not before the last reserved) this window allows.
+
+        The window is taken ``slack`` seconds longer than it is.
+        """
         starts = self.starts
         held = len(starts)
         if not held:
@@ -170,7 +173,7 @@ class _Window:
         at = max(now, starts[-1])
         if held >= self.count:
             # the count-th most recent start must have left the window: at >= it + seconds
-            free = starts[held - self.count] + self.seconds
+            free = starts[held - self.count] + self.seconds + slack
             at = max(at, free)
             horizon = now - self.seconds
             while starts and starts[0] <= horizon:  # starts no window from now on can hold: memory stays bounded
@@ -186,6 +189,10 @@ class RateLimiter:
         total: a limit for all requests together.
         rules: a mapping from where (origin, path template or compiled regex) to a limit.
         max_keys: origins whose windows are kept at once; the one known longest is forgotten first.
+        slack: seconds added to every window (default 0.01), so that the jitter between
+            the moment a try is due and the moment it reaches the server (a timer waking
+            late, a new connection) does not put more tries in one of the server's windows.
+            A start is also refused unless it comes ``slack`` before the call's deadline.
 
     A try whose earliest start would come after its call's deadline is not
     started: the call ends with :class:`~aiohttp_retry.errors.RateLimitedError`
@@ -202,8 +209,10 @@ class RateLimiter:
         total: Any = None,
         rules: Mapping[Any, Any] | None = None,
         max_keys: int = 1024,
+        slack: float = 0.01,
     ) -> None:
         self.per_origin = None if per_origin is None else parse_rate(per_origin, "per_origin")
+        self.slack = check_delay(slack, "slack")
         self.total = None if total is None else parse_rate(total, "total")
         self.rules = LimitRules(rules, "rules", _window_of)
         if self.per_origin is None and self.total is None and not self.rules:
@@ -253,12 +262,14 @@ class RateLimiter:
                 return now
         at = now
         binding = None
+        slack = self.slack
         for window in windows:
-            earliest = window.earliest(now)
+            earliest = window.earliest(now, slack)
             if earliest > at:
                 at, binding = earliest, window
-        if at > latest:
-            raise RateLimitedError(binding.label if binding is not None else "", at - now)
+        if at > latest - slack:
+            label = binding.label if binding is not None else windows[0].label
+            raise RateLimitedError(label, at - now)
         for window in windows:
             window.starts.append(at)
         return at
@@ -277,6 +288,8 @@ class RateLimiter:
             parts.append(f"total={_describe(*self.total)!r}")
         if self.rules:
             parts.append("rules=...")
+        if self.slack != 0.01:  # noqa: PLR2004 - the default
+            parts.append(f"slack={self.slack}")
         return f"RateLimiter({', '.join(parts)})"
 
 
