@@ -369,3 +369,150 @@ async def test_slots_of_several_limits_are_all_or_nothing() -> None:
     assert a[0].busy == 1  # the total slot was not taken by the refused try
     assert limiter.take_now(b)
     assert not limiter.take_now(limiter.pools("c", "/"))  # the total is full
+
+
+# -- rules that mutation testing asked for ----------------------------------------------------------------
+
+
+class FixedRandom:
+    """An rng whose every draw is ``value``: shedding becomes certain (0.0) or a known boundary."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def test_rate_numbers_at_their_bounds() -> None:
+    assert parse_rate(1) == (1, 1.0)
+    with pytest.raises(ValueError, match=r"^rate as a number is whole tries per second >= 1, got 0"):
+        parse_rate(0)
+    with pytest.raises(ValueError, match=r"^rate as a number is whole tries per second >= 1, got inf"):
+        parse_rate(math.inf)
+    with pytest.raises(TypeError, match=r"got a list$"):
+        parse_rate([10, 1.0])
+
+
+def test_limiter_settings_name_themselves() -> None:
+    limiter = RateLimiter(total="2/s")
+    assert (limiter.max_keys, limiter.total, limiter.per_origin) == (1024, (2, 1.0), None)
+    with pytest.raises(ValueError, match=r"^total must be a rate"):
+        RateLimiter(total="soon")
+    with pytest.raises(ValueError, match=r"^max_keys must be an integer >= 1"):
+        RateLimiter(total="2/s", max_keys=0)
+    with pytest.raises(ValueError, match=r"^rules\['api\.example\.com'\] must be a rate"):
+        RateLimiter(rules={"api.example.com": "often"})
+    with pytest.raises(ValueError, match=r"^rules\['/x'\] must be a rate"):
+        RateLimiter(rules={re.compile("/x"): "often"})
+    assert repr(RateLimiter(rules={"/a": "1/s"})) == "RateLimiter(rules=...)"
+
+
+def test_refusals_name_the_limit_that_binds() -> None:
+    """The label names the total, an origin rule, a template rule or a regex rule; with several, the first."""
+    total = RateLimiter(total="1/s", slack=0.0)
+    total.reserve("k", "/", 0.0)
+    with pytest.raises(RateLimitedError, match=r"^rate limit 1/s in total:"):
+        total.reserve("k", "/", 0.0, 0.5)
+    rules = RateLimiter(rules={"api.x.com": "1/s", re.compile(r"/q"): "1/s"}, slack=0.0)
+    rules.reserve("api.x.com", "http://api.x.com/q", 0.0)
+    with pytest.raises(RateLimitedError) as both:
+        rules.reserve("api.x.com", "http://api.x.com/q", 0.0, 0.5)
+    assert both.value.limit == "1/s for api.x.com"  # both bind at 1.0: the first named
+    with pytest.raises(RateLimitedError) as regex:
+        rules.reserve("other", "http://other/q", 0.0, 0.5)
+    assert regex.value.limit == "1/s for //q/"  # a regular expression is shown between slashes
+
+
+def test_a_deadline_already_too_close_is_refused_naming_a_limit() -> None:
+    """Even a free window refuses a start that is not slack before the deadline, and says which limit."""
+    limiter = RateLimiter(per_origin="5/s", slack=0.1)
+    with pytest.raises(RateLimitedError) as refused:
+        limiter.reserve("k", "/", 1.0, 1.05)
+    assert refused.value.limit == "5/s per origin (k)"
+    assert refused.value.wait == 0.0
+
+
+def test_a_start_given_back_under_a_rule_frees_the_rule() -> None:
+    limiter = RateLimiter(rules={"/search/{q}": "1/s"}, slack=0.0)
+    limiter.reserve("k", "http://k/search/a", 0.0)
+    later = limiter.reserve("k", "http://k/search/b", 0.0)
+    limiter.cancel("k", "http://k/search/b", later)
+    assert limiter.reserve("k", "http://k/search/c?x=1#top", 0.5) == 1.0
+
+
+def test_origins_are_forgotten_also_when_rules_apply() -> None:
+    limiter = RateLimiter(per_origin="1/s", rules={"/x": "100/s"}, max_keys=1, slack=0.0)
+    limiter.reserve("a", "http://a/x", 0.0)
+    limiter.reserve("b", "http://b/x", 0.0)  # forgets "a"
+    assert limiter.reserve("a", "http://a/x", 0.0) == 0.0
+
+
+def test_throttle_settings_name_themselves() -> None:
+    throttle = AdaptiveThrottle()
+    assert throttle.max_keys == 1024
+    with pytest.raises(TypeError, match=r"^k must be a finite number"):
+        AdaptiveThrottle(k="2")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^buckets must be an integer >= 1"):
+        AdaptiveThrottle(buckets=0)
+    with pytest.raises(ValueError, match=r"^max_keys must be an integer >= 1"):
+        AdaptiveThrottle(max_keys=0)
+    with pytest.raises(TypeError, match=r"^overload_statuses must be status codes"):
+        AdaptiveThrottle(overload_statuses=[503, "429"])  # type: ignore[list-item]
+    with pytest.raises(TypeError, match=r"^overload_statuses must be status codes"):
+        AdaptiveThrottle(overload_statuses=[True])
+
+
+def test_throttle_keys_are_forgotten_oldest_first() -> None:
+    throttle = AdaptiveThrottle(max_keys=2)
+    for key in ("a", "b"):
+        throttle.record(key, 0.0, 503, None)
+    assert throttle.probability("a", 0.0) == 0.5
+    throttle.record("c", 0.0, 503, None)  # forgets "a"
+    assert (throttle.probability("a", 0.0), throttle.probability("b", 0.0)) == (0.0, 0.5)
+
+
+def test_one_refusal_sheds_half_and_check_returns_that_probability() -> None:
+    """After one refused try (k=2): excess 1 of 1 request, so p = 1/2; a draw below it sheds, one at it sends."""
+    always = AdaptiveThrottle(rng=FixedRandom(0.0))
+    always.record("k", 0.0, 503, None)
+    assert always.probability("k", 0.0) == 0.5
+    assert always.check("k", 0.0) == 0.5
+    boundary = AdaptiveThrottle(rng=FixedRandom(0.5))
+    boundary.record("k", 0.0, 503, None)
+    assert boundary.check("k", 0.0) is None
+
+
+def test_a_balanced_history_sheds_nothing_in_a_later_bucket() -> None:
+    """10 requests, 5 accepted, k=2: excess 0, nothing shed, also when the check opens a new bucket."""
+    throttle = AdaptiveThrottle(rng=FixedRandom(0.0))
+    for status in [200] * 5 + [503] * 5:
+        throttle.record("k", 0.5, status, None)
+    assert throttle.check("k", 0.6) is None  # the same bucket
+    assert throttle.check("k", 15.0) is None  # a later bucket: counted through the window
+
+
+def test_counts_leave_the_window_exactly_at_its_end() -> None:
+    """A refusal in [0, 1) no longer counts at 1.0 in a window of one 1 s bucket; one at 1.0 counts in [1, 2)."""
+    throttle = AdaptiveThrottle(window=1, buckets=1, rng=FixedRandom(0.0))
+    throttle.record("k", 0.5, 503, None)
+    assert throttle.check("k", 1.0) is None
+    two = AdaptiveThrottle(window=2, buckets=2, rng=FixedRandom(0.0))
+    two.record("k", 0.5, 503, None)
+    two.record("k", 1.0, 503, None)  # the bucket [1, 2)
+    assert two.probability("k", 2.5) == 0.5  # [1, 3) holds it, not the one at 0.5
+
+
+def test_errors_are_refusals_unless_of_another_kind() -> None:
+    throttle = AdaptiveThrottle()
+    throttle.record("k", 0.0, None, ErrorKind.CONNECT)
+    throttle.record("k", 0.0, None, ErrorKind.OTHER)
+    assert throttle.probability("k", 0.0) == 0.0  # 2 requests, 1 accept: excess 0
+    throttle.record("k", 0.0, None, ErrorKind.TIMEOUT)
+    assert throttle.probability("k", 0.0) == pytest.approx(1 / 4)
+
+
+def test_a_url_without_a_path_is_the_root() -> None:
+    limiter = RateLimiter(rules={"/": "1/s"}, slack=0.0)
+    limiter.reserve("k", "http://k", 0.0)
+    assert limiter.reserve("k", "http://k/", 0.0) == 1.0  # the same rule: "http://k" has the path "/"

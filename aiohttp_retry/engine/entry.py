@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from aiohttp_retry.engine.hedged import run_hedged
 from aiohttp_retry.engine.inbound import _Used, inbound_deadline
-from aiohttp_retry.engine.limits import NO_SLOTS, SlotWaitTimeout, leave_try, stop_reason
+from aiohttp_retry.engine.limits import SlotWaitTimeout, leave_try, stop_reason
 from aiohttp_retry.engine.plan import Call, Plan
 from aiohttp_retry.engine.sequential import run_sequential
 from aiohttp_retry.errors import LimitError
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["run"]
 
 _new = tuple.__new__
+_INF = math.inf
 
 
 def _cancelled(call: Call, interrupted: BaseException) -> None:
@@ -78,7 +79,7 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
             return await run_hedged(call, plan.hedging)  # type: ignore[no-any-return]
         return await run_sequential(call, None, None, 0.0, None)  # type: ignore[no-any-return]
     time_left = None
-    expires = math.inf
+    expires = _INF
     loop = asyncio.get_running_loop()
     # The loop's own clock; for asyncio's stock loops that is time.monotonic, called without the method's frame.
     clock = _monotonic if type(loop).time is _STOCK_TIME else loop.time
@@ -105,8 +106,7 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
             expires = started + plan.total
         if inherited is not None and inherited < expires:
             expires = inherited
-    slots = NO_SLOTS
-    if limits is not None:
+    if limits is not None:  # (``slots`` is bound only then: every later use checks ``limits`` first)
         admitted_at = clock()
         try:
             admitted = limits.admit(key, exchange.url, admitted_at, expires)
@@ -164,7 +164,8 @@ async def run(  # noqa: C901, PLR0912, PLR0915 - the fast path, written out: its
         response = await exchange.send(1, time_left)
     except Exception as error:  # noqa: BLE001 - judged by the loop like any try's error
         call = Call(plan, exchange, key, budget, breaker, listeners, started, limits)
-        leave_try(call, slots, error)
+        if limits is not None:
+            leave_try(call, slots, error)
         return await run_sequential(call, error, permit, call.started, time_left)  # type: ignore[no-any-return]
     except BaseException as interrupted:
         if limits is not None:

@@ -25,6 +25,7 @@ import re
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp_retry.errors import RateLimitedError
 from aiohttp_retry.policy.validate import check_count, check_delay
@@ -126,7 +127,7 @@ class LimitRules:
         if found is not None:
             return found
         text = str(url)
-        path = _path_of(text)
+        path = urlsplit(text).path or "/"
         hits = []
         own = self._by_origin.get(key.lower())
         if own is not None:
@@ -140,28 +141,18 @@ class LimitRules:
         return found
 
 
-def _path_of(url: str) -> str:
-    """The path of an absolute or relative URL string, without query or fragment."""
-    rest = url.split("#", 1)[0].split("?", 1)[0]
-    scheme_end = rest.find("://")
-    if scheme_end >= 0:
-        slash = rest.find("/", scheme_end + 3)
-        return rest[slash:] if slash >= 0 else "/"
-    return rest or "/"
-
-
 class _Window:
     """The reserved starts of one limit, oldest first (the ones older than its window are dropped)."""
 
     __slots__ = ("count", "label", "seconds", "starts")
 
-    def __init__(self, count: int, seconds: float, label: str = "") -> None:
+    def __init__(self, count: int, seconds: float, label: str) -> None:
         self.count = count
         self.seconds = seconds
         self.label = label
         self.starts: deque[float] = deque()
 
-    def earliest(self, now: float, slack: float = 0.0) -> float:
+    def earliest(self, now: float, slack: float) -> float:
         """The earliest start at or after ``now`` (and not before the last reserved) this window allows.
 
         The window is taken ``slack`` seconds longer than it is.
@@ -251,15 +242,7 @@ class RateLimiter:
         Raises:
             RateLimitedError: that start would come after ``latest`` (nothing is reserved).
         """
-        windows = self._by_key.get(key)
-        if windows is None:
-            windows = self._windows(key, url)
-        elif len(windows) == 1:  # one window per origin: the common case, inline
-            window = windows[0]
-            starts = window.starts
-            if not starts or (len(starts) < window.count and starts[-1] <= now):
-                starts.append(now)
-                return now
+        windows = self._by_key.get(key) or self._windows(key, url)
         at = now
         binding = None
         slack = self.slack

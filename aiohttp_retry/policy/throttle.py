@@ -76,12 +76,11 @@ class AdaptiveThrottle:
         self._counters: dict[str, RollingCounter] = {}
 
     def _counter(self, key: str) -> RollingCounter:
+        """A new counter for ``key``, which has none (the one known longest is forgotten if there are max_keys)."""
         counters = self._counters
-        counter = counters.get(key)
-        if counter is None:
-            if len(counters) >= self.max_keys:
-                del counters[next(iter(counters))]
-            counter = counters[key] = RollingCounter(self.window, self.buckets, ("requests", "accepts"))
+        if len(counters) >= self.max_keys:
+            del counters[next(iter(counters))]
+        counter = counters[key] = RollingCounter(self.window, self.buckets, ("requests", "accepts"))
         return counter
 
     def probability(self, key: str, now: float) -> float:
@@ -128,7 +127,7 @@ class AdaptiveThrottle:
             counter.add(_REQUESTS, now)  # moves the newest bucket to ``now``
         else:
             counter.newest[_REQUESTS] += 1
-        if status not in self.overload_statuses if status is not None else kind not in _REFUSING_ERRORS:
+        if self.accepted(status, kind):
             counter.newest[_ACCEPTS] += 1
 
     def __repr__(self) -> str:
