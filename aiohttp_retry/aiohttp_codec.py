@@ -13,6 +13,7 @@ import asyncio
 import math
 import operator
 import sys
+from collections import deque
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -120,29 +121,92 @@ AIOHTTP_CODEC = AiohttpCodec()
 class _Expiry:
     """The timer of :func:`within`: cancels the task when the time runs out, and remembers that it did."""
 
-    __slots__ = ("fired", "task")
+    __slots__ = ("done", "fired", "task")
 
     def __init__(self, task: asyncio.Task[Any]) -> None:
         self.task = task
         self.fired = False
+        self.done = False  # the awaitable finished first: nothing to cancel
 
     def __call__(self) -> None:
         self.fired = True
         self.task.cancel()
 
 
+class _Expiries:
+    """The expiries of :func:`within` on one event loop, in the order they come due, under one loop timer.
+
+    A loop timer of its own per try costs a heap push and pop of Python-level timer
+    handles (some 20k machine instructions). The tries of calls with the same limit
+    come due in the order they start, so their expiries are queued at the end of
+    one deque and a single timer, armed for the head, serves them all; finished
+    tries leave the head as new ones come. An expiry that would come due before
+    the last one queued gets a timer of its own.
+    """
+
+    __slots__ = ("handle", "queue")
+
+    def __init__(self) -> None:
+        self.queue: deque[tuple[float, _Expiry]] = deque()
+        self.handle: asyncio.TimerHandle | None = None
+
+    def add(self, loop: asyncio.AbstractEventLoop, when: float, expiry: _Expiry) -> bool:
+        """Queue ``expiry`` to fire at ``when``; ``False`` (nothing queued) if it would come due out of order."""
+        queue = self.queue
+        while queue and queue[0][1].done:
+            queue.popleft()
+        if queue and when < queue[-1][0]:
+            return False
+        queue.append((when, expiry))
+        if self.handle is None:
+            self.handle = loop.call_at(when, self.fire, loop)
+        return True
+
+    def fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Fire every expiry that has come due (skipping finished tries), then arm the timer for the next."""
+        self.handle = None
+        queue = self.queue
+        due = loop.time() + 1e-6  # what the loop's own timer check treats as now
+        while queue:
+            when, expiry = queue[0]
+            if not expiry.done and when > due:
+                self.handle = loop.call_at(when, self.fire, loop)
+                return
+            queue.popleft()
+            if not expiry.done:
+                expiry()
+
+
+def _expiries_of(loop: asyncio.AbstractEventLoop) -> _Expiries | None:
+    """The loop's expiry queue, made on first use; ``None`` for a loop that takes no attribute (a C class)."""
+    found: _Expiries | None = getattr(loop, "_aiohttp_retry_expiries", None)
+    if found is None:
+        found = _Expiries()
+        try:
+            loop._aiohttp_retry_expiries = found  # type: ignore[attr-defined] # noqa: SLF001 - the loop keeps its own queue
+        except AttributeError:
+            return None
+    return found
+
+
 async def within(awaitable: Awaitable[Any], seconds: float) -> Any:
     """Await ``awaitable`` for at most ``seconds``; ``TimeoutError`` when the time runs out.
 
     What ``asyncio.timeout`` does, without its context-manager coroutines and
-    rescheduling: one timer handle, cancelled when the awaitable is done.
+    rescheduling: the task is cancelled when the time runs out (by the loop's
+    shared expiry timer, or a timer of its own), and nothing is left behind when
+    the awaitable is done first.
     """
     task = asyncio.current_task()
     if sys.version_info < (3, 11) or task is None:  # pragma: no cover - Python 3.10 has no Task.uncancel
         return await asyncio.wait_for(awaitable, seconds)
     expiry = _Expiry(task)
     cancelling = task.cancelling()  # cancellations already pending belong to the caller
-    handle = asyncio.get_running_loop().call_later(seconds, expiry)
+    loop = asyncio.get_running_loop()
+    handle = None
+    expiries = _expiries_of(loop)
+    if expiries is None or not expiries.add(loop, loop.time() + seconds, expiry):
+        handle = loop.call_later(seconds, expiry)
     try:
         result = await awaitable
     except asyncio.CancelledError:
@@ -154,7 +218,9 @@ async def within(awaitable: Awaitable[Any], seconds: float) -> Any:
             task.uncancel()  # the awaitable turned our cancellation into another error: withdraw it
         raise
     finally:
-        handle.cancel()
+        expiry.done = True
+        if handle is not None:
+            handle.cancel()
     if expiry.fired:
         task.uncancel()  # the awaitable swallowed our cancellation: withdraw it, as asyncio.timeout does
     return result

@@ -77,6 +77,65 @@ async def test_within_lets_the_callers_cancellation_through() -> None:
         await task
 
 
+async def _timed(seconds: float, work: float) -> tuple[str, float]:
+    """Run within(sleep(work), seconds) in a task of its own: how it ended, and at what loop time."""
+    loop = asyncio.get_running_loop()
+    try:
+        await within(asyncio.sleep(work), seconds)
+    except TimeoutError:
+        return "timeout", loop.time()
+    return "done", loop.time()
+
+
+@pytest.mark.looptime
+async def test_many_limits_share_one_timer_and_each_fires_on_time() -> None:
+    """Tries that start one after another with the same limit each time out at their own moment."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    tasks = []
+    for _ in range(3):
+        tasks.append(asyncio.ensure_future(_timed(1.0, 5)))
+        await asyncio.sleep(0.1)
+    ended = await asyncio.gather(*tasks)
+    assert [(how, round(at - start, 3)) for how, at in ended] == [("timeout", 1.0), ("timeout", 1.1), ("timeout", 1.2)]
+
+
+@pytest.mark.looptime
+async def test_a_limit_shorter_than_the_last_queued_fires_on_its_own_time() -> None:
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    long = asyncio.ensure_future(_timed(2.0, 5))
+    await asyncio.sleep(0)
+    short = asyncio.ensure_future(_timed(0.5, 5))
+    assert [(how, round(at - start, 3)) for how, at in await asyncio.gather(long, short)] == [
+        ("timeout", 2.0),
+        ("timeout", 0.5),
+    ]
+
+
+@pytest.mark.looptime
+async def test_finished_tries_never_fire_and_later_ones_still_do() -> None:
+    """A try done before its limit leaves nothing behind, also when later tries queue behind it."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    first = await _timed(1.0, 0.1)
+    second = asyncio.ensure_future(_timed(1.0, 5))
+    third = asyncio.ensure_future(_timed(3.0, 0.5))
+    assert first[0] == "done"
+    assert [(how, round(at - start, 3)) for how, at in await asyncio.gather(second, third)] == [
+        ("timeout", 1.1),
+        ("done", 0.6),
+    ]
+    await asyncio.sleep(5)  # a timer of a finished try would cancel this task now
+    assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
+
+
+def test_a_loop_that_takes_no_attribute_has_no_shared_queue() -> None:
+    from aiohttp_retry.aiohttp_codec import _expiries_of  # noqa: PLC0415
+
+    assert _expiries_of(object()) is None  # type: ignore[arg-type] # within() then gives each try a timer
+
+
 def test_try_timeout_shortens_only_the_total() -> None:
     """A try's time becomes the request's total; the session's other limits stay; a stricter base is kept."""
     base = ClientTimeout(total=300, sock_read=7, sock_connect=3)
