@@ -8,7 +8,7 @@ object that the engine runs.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
 
@@ -37,6 +37,7 @@ from aiohttp_retry.request_context import (
     check_options,
 )
 from aiohttp_retry.retry_options import ExponentialRetry, Inherit, RetryOptionsBase
+from aiohttp_retry.routes import Route, RouteTable, Settings
 
 __all__ = ["RequestFunc", "RequestParams", "RetryClient"]
 
@@ -81,6 +82,10 @@ class RetryClient:
             may be in flight at once. Default ``None`` (off).
         throttle: keyword-only; an ``AdaptiveThrottle`` that sheds tries on the client
             while an origin refuses much of its work. Default ``None`` (off).
+        routes: keyword-only; settings by route (:mod:`aiohttp_retry.routes`): a mapping
+            from an origin, a path template or a compiled regex to a ``Route`` whose
+            ``retry_options``, ``raise_for_status`` and ``hooks`` replace the client's for
+            the requests it matches. Default none.
         hooks: keyword-only; what adds headers to every try (:mod:`aiohttp_retry.hooks`):
             callables ``hook(attempt, method, url)``, a ``BearerAuth`` (refreshed and
             resent within the try on 401), ``basic_auth(login, password)``. Default none.
@@ -107,6 +112,7 @@ class RetryClient:
         concurrency_limiter: ConcurrencyLimiter | None = None,
         throttle: AdaptiveThrottleLike | None = None,
         hooks: Iterable[Any] = (),
+        routes: Mapping[Any, Route] | None = None,
         **kwargs: Any,
     ) -> None:
         self._closed: bool | None = None  # set first: __del__ reads it even if __init__ fails
@@ -124,6 +130,10 @@ class RetryClient:
         self._limits = limits_of(rate_limiter, concurrency_limiter, throttle)
         checked = Hooks(hooks)
         self._hooks = checked if checked.hooks else None
+        self._retry_options: RetryOptionsBase = retry_options or ExponentialRetry()
+        self._raise_for_status = raise_for_status
+        table = RouteTable(routes or {}, Settings(self._retry_options, raise_for_status, self._hooks))
+        self._routes = table or None
         log = logger if isinstance(logger, LoggingListener) else LoggingListener(logger or _DEFAULT_LOGGER)
         self._logger: _LoggerType = log.logger
         self._timeouts: dict[float, tuple[Any, ClientTimeout | None]] = {}
@@ -138,8 +148,6 @@ class RetryClient:
         self._listeners = Listeners(
             (_bind(listener, client_session) for listener in listeners) if listeners else (), log
         )
-        self._retry_options: RetryOptionsBase = retry_options or ExponentialRetry()
-        self._raise_for_status = raise_for_status
 
     def _timeout_for(self, given: Any, time_left: float) -> ClientTimeout | None:
         """The ``timeout=`` of a try with ``time_left`` seconds (``None``: keep the session's or the call's).

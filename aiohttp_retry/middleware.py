@@ -35,6 +35,7 @@ from aiohttp_retry.policy.protocols import (
     check_policy,
 )
 from aiohttp_retry.retry_options import INHERIT, Inherit, RetryOptionsBase
+from aiohttp_retry.routes import UNSET, Route, RouteTable, Settings
 
 __all__ = ["RetryMiddleware"]
 
@@ -44,6 +45,15 @@ _NOT_RESENDABLE = (
     "the request body is a one-shot stream (an async iterable or unseekable file) that the previous try "
     "consumed; pass bytes, or use RetryClient, which reads such bodies ahead, to allow retries"
 )
+
+
+def _check_hedging(options: RetryOptionsBase) -> None:
+    if options.hedging is not None:
+        msg = (
+            "hedging cannot be used with RetryMiddleware: aiohttp cannot send one request object twice at once; "
+            "use RetryClient for hedged requests"
+        )
+        raise ValueError(msg)
 
 
 class _Exchange:
@@ -109,12 +119,14 @@ class RetryMiddleware:
             ``session.request``, which replaces the session's middlewares.
         logger, retry_budget, circuit_breaker, listeners, rate_limiter, concurrency_limiter,
         throttle, hooks: as for ``RetryClient``.
+        routes: settings by route, as for ``RetryClient``, of ``retry_options`` and ``hooks``
+            (aiohttp applies the session's ``raise_for_status`` after the middleware).
 
     Options with ``hedging`` are refused: aiohttp cannot send one request
     object twice at once.
     """
 
-    __slots__ = ("_breaker", "_hooks", "_limits", "_listeners", "_logger", "_options", "_retry_budget")
+    __slots__ = ("_breaker", "_hooks", "_limits", "_listeners", "_logger", "_options", "_retry_budget", "_routes")
 
     def __init__(
         self,
@@ -128,6 +140,7 @@ class RetryMiddleware:
         concurrency_limiter: ConcurrencyLimiter | None = None,
         throttle: AdaptiveThrottleLike | None = None,
         hooks: Iterable[Any] = (),
+        routes: Mapping[Any, Route] | None = None,
     ) -> None:
         if retry_options is not None and not isinstance(retry_options, RetryOptionsBase):
             msg = (
@@ -135,12 +148,8 @@ class RetryMiddleware:
                 f"got a {type(retry_options).__name__}"
             )
             raise TypeError(msg)
-        if retry_options is not None and retry_options.hedging is not None:
-            msg = (
-                "hedging cannot be used with RetryMiddleware: aiohttp cannot send one request object twice at once; "
-                "use RetryClient for hedged requests"
-            )
-            raise ValueError(msg)
+        if retry_options is not None:
+            _check_hedging(retry_options)
         self._options = retry_options or FullJitterRetry()
         budget = RetryBudget() if retry_budget is Inherit.CLIENT else retry_budget
         self._retry_budget = check_policy(budget, "retry_budget", RetryBudgetLike, "RetryBudget()")
@@ -148,6 +157,17 @@ class RetryMiddleware:
         self._limits = limits_of(rate_limiter, concurrency_limiter, throttle)
         checked = Hooks(hooks)
         self._hooks = checked if checked.hooks else None
+        for where, route in (routes or {}).items():
+            if isinstance(route, Route) and route.raise_for_status is not UNSET:
+                msg = (
+                    f"routes[{where!r}]: RetryMiddleware takes no raise_for_status by route; "
+                    "aiohttp applies the session's raise_for_status after the middleware"
+                )
+                raise ValueError(msg)
+            if isinstance(route, Route) and route.retry_options is not None and route.retry_options is not UNSET:
+                _check_hedging(route.retry_options)
+        table = RouteTable(routes or {}, Settings(self._options, raise_for_status=False, hooks=self._hooks))
+        self._routes = table or None
         log = logger if isinstance(logger, LoggingListener) else LoggingListener(logger or _DEFAULT_LOGGER)
         self._logger = log.logger
         self._listeners = Listeners(listeners, log)
@@ -159,6 +179,8 @@ class RetryMiddleware:
 
     def __call__(self, request: ClientRequest, handler: ClientHandlerType) -> Coroutine[Any, Any, ClientResponse]:
         """The call of ``request`` with retries: the engine's coroutine, which aiohttp awaits."""
+        if self._routes is not None:
+            return self._routed(request, handler)
         options = self._options
         plan = options._plan or plan_of(options)  # noqa: SLF001
         budget = self._retry_budget if plan.budget is INHERIT else plan.budget
@@ -179,3 +201,20 @@ class RetryMiddleware:
         if self._hooks is not None:
             return run(plan, HookedExchange(exchange, self._hooks), key, budget, breaker, listeners, None, limits)
         return run(plan, exchange, key, budget, breaker, listeners, None, limits)
+
+    def _routed(self, request: ClientRequest, handler: ClientHandlerType) -> Coroutine[Any, Any, ClientResponse]:
+        """:meth:`__call__` with the options and hooks of the routes ``request`` matches."""
+        settings = self._routes.settings(request.url.host_port_subcomponent or "", request.url)  # type: ignore[union-attr]
+        options = settings.retry_options
+        plan = options._plan or plan_of(options)  # noqa: SLF001
+        budget = self._retry_budget if plan.budget is INHERIT else plan.budget
+        breaker = self._breaker if plan.breaker is INHERIT else plan.breaker
+        listeners = self._listeners if not plan.listeners else self._listeners.with_users(plan.listeners)
+        exchange = _new_exchange(_Exchange)
+        exchange.request = request
+        exchange.handler = handler
+        if plan.propagate:
+            exchange.propagate = True
+        key = request.url.host_port_subcomponent or ""
+        hooked = exchange if settings.hooks is None else HookedExchange(exchange, settings.hooks)
+        return run(plan, hooked, key, budget, breaker, listeners, None, self._limits)

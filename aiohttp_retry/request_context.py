@@ -31,6 +31,7 @@ from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
 if TYPE_CHECKING:
     from aiohttp_retry.client import RetryClient
     from aiohttp_retry.events import Listeners
+    from aiohttp_retry.routes import RouteTable
 
 __all__ = ["RaiseForStatus", "RequestParams", "check_options"]
 
@@ -88,6 +89,7 @@ class _RequestContext:
     __slots__ = (
         "_bodies",
         "_client",
+        "_hooks",
         "_kwargs",
         "_params_list",
         "_raise_for_status",
@@ -117,10 +119,10 @@ class _RequestContext:
     ) -> None:
         self._client = client
         if retry_options is None:
-            retry_options = client._retry_options  # noqa: SLF001
+            self._retry_options = client._retry_options  # noqa: SLF001
         else:
             check_options(retry_options)
-        self._retry_options = retry_options
+            self._retry_options = retry_options
         self._raise_for_status = client._raise_for_status if raise_for_status is None else raise_for_status  # noqa: SLF001
         self._used = False
         # One URL, the common case: method, url and the ClientSession.request keywords as given.
@@ -135,6 +137,18 @@ class _RequestContext:
         if params_list is not None:
             self.method, self.url = params_list[0].method, params_list[0].url
         self._params_list = params_list
+        if client._routes is not None:  # noqa: SLF001
+            self._routed(client._routes, retry_options, raise_for_status)  # noqa: SLF001
+
+    def _routed(self, routes: RouteTable, retry_options: Any, raise_for_status: Any) -> None:
+        """Take the settings of the routes the call matches; what the call passed itself wins over every route."""
+        session = self._client._client  # noqa: SLF001
+        settings = routes.settings(origin_of(self.url) or session_origin(session, self.url), self.url)
+        if retry_options is None:
+            self._retry_options = settings.retry_options
+        if raise_for_status is None:
+            self._raise_for_status = settings.raise_for_status
+        self._hooks = settings.hooks
 
     def _params_of(self, attempt: int) -> RequestParams:
         """The entry of a URL list or ``requests()`` list that try ``attempt`` sends (the last one repeats)."""
@@ -250,7 +264,8 @@ class _RequestContext:
         if budget is not None or breaker is not None or plan.hedging is not None or limits is not None:
             key = origin_of(self.url) or session_origin(session, self.url)
         listeners = client._listeners if not plan.listeners else client._listeners.with_users(plan.listeners)  # noqa: SLF001
-        exchange = self if client._hooks is None else HookedExchange(self, client._hooks)  # noqa: SLF001
+        hooks = client._hooks if client._routes is None else self._hooks  # noqa: SLF001
+        exchange = self if hooks is None else HookedExchange(self, hooks)
         if self._params_list is None and ("data" not in self._kwargs or not needs_preparing(self._kwargs["data"])):
             return run(plan, exchange, key, budget, breaker, listeners, None, limits)
         return self._run_prepared(plan, exchange, key, budget, breaker, listeners, limits)
