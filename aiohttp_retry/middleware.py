@@ -179,9 +179,9 @@ class RetryMiddleware:
 
     def __call__(self, request: ClientRequest, handler: ClientHandlerType) -> Coroutine[Any, Any, ClientResponse]:
         """The call of ``request`` with retries: the engine's coroutine, which aiohttp awaits."""
-        if self._routes is not None:
-            return self._routed(request, handler)
-        options = self._options
+        options, hooks = self._options, self._hooks
+        if self._routes is not None:  # the options and hooks of the routes the request matches
+            options, _, hooks = self._routes.settings(request.url.host_port_subcomponent or "", request.url)
         plan = options._plan or plan_of(options)  # noqa: SLF001
         budget = self._retry_budget if plan.budget is INHERIT else plan.budget
         breaker = self._breaker if plan.breaker is INHERIT else plan.breaker
@@ -198,23 +198,6 @@ class RetryMiddleware:
         exchange.handler = handler
         if plan.propagate:
             exchange.propagate = True
-        if self._hooks is not None:
-            return run(plan, HookedExchange(exchange, self._hooks), key, budget, breaker, listeners, None, limits)
+        if hooks is not None:
+            return run(plan, HookedExchange(exchange, hooks), key, budget, breaker, listeners, None, limits)
         return run(plan, exchange, key, budget, breaker, listeners, None, limits)
-
-    def _routed(self, request: ClientRequest, handler: ClientHandlerType) -> Coroutine[Any, Any, ClientResponse]:
-        """:meth:`__call__` with the options and hooks of the routes ``request`` matches."""
-        settings = self._routes.settings(request.url.host_port_subcomponent or "", request.url)  # type: ignore[union-attr]
-        options = settings.retry_options
-        plan = options._plan or plan_of(options)  # noqa: SLF001
-        budget = self._retry_budget if plan.budget is INHERIT else plan.budget
-        breaker = self._breaker if plan.breaker is INHERIT else plan.breaker
-        listeners = self._listeners if not plan.listeners else self._listeners.with_users(plan.listeners)
-        exchange = _new_exchange(_Exchange)
-        exchange.request = request
-        exchange.handler = handler
-        if plan.propagate:
-            exchange.propagate = True
-        key = request.url.host_port_subcomponent or ""
-        hooked = exchange if settings.hooks is None else HookedExchange(exchange, settings.hooks)
-        return run(plan, hooked, key, budget, breaker, listeners, None, self._limits)
