@@ -516,3 +516,9 @@ def test_a_url_without_a_path_is_the_root() -> None:
     limiter = RateLimiter(rules={"/": "1/s"}, slack=0.0)
     limiter.reserve("k", "http://k", 0.0)
     assert limiter.reserve("k", "http://k/", 0.0) == 1.0  # the same rule: "http://k" has the path "/"
+
+
+def test_a_total_and_a_per_origin_limit_apply_together() -> None:
+    """The total binds across origins even where each origin's own window has room."""
+    limiter = RateLimiter(per_origin="5/s", total="2/s", slack=0.0)
+    assert [limiter.reserve(key, "/", 0.0) for key in ("a", "b", "a")] == [0.0, 0.0, 1.0]

@@ -102,6 +102,7 @@ class ConcurrencyLimiter:
         self.max_queue = max_queue
         self.max_keys = check_count(max_keys, "max_keys")
         self._total = None if self.total is None else _Pool(self.total, f"{self.total} in total")
+        self._all = () if self._total is None else (self._total,)
         self._origins: dict[str, _Pool] = {}
         self._by_key: dict[str, tuple[_Pool, ...]] = {}
 
@@ -110,6 +111,8 @@ class ConcurrencyLimiter:
         found = self._by_key.get(key)
         if found is not None:
             return found
+        if self.per_origin is None and not self.rules:
+            return self._all  # the total alone: the same for every origin
         pools = [] if self._total is None else [self._total]
         if self.per_origin is not None:
             origins = self._origins
@@ -126,9 +129,7 @@ class ConcurrencyLimiter:
         if self.rules:
             pools.extend(self.rules.matching(key, url))
             return tuple(pools)
-        found = tuple(pools)
-        if self.per_origin is not None:
-            self._by_key[key] = found  # without rules, what applies depends on the origin alone
+        found = self._by_key[key] = tuple(pools)  # without rules, what applies depends on the origin alone
         return found
 
     def acquire_now(self, key: str, url: Any) -> tuple[_Pool, ...] | list[_Pool]:
@@ -137,12 +138,7 @@ class ConcurrencyLimiter:
         Otherwise nothing is taken, and the list of them to wait for (:meth:`take`) is returned.
         """
         pools = self._by_key.get(key) or self.pools(key, url)
-        for pool in pools:
-            if pool.busy >= pool.limit or pool.waiters:
-                return list(pools)
-        for pool in pools:
-            pool.busy += 1
-        return pools
+        return pools if self.take_now(pools) else list(pools)
 
     @staticmethod
     def take_now(pools: tuple[_Pool, ...]) -> bool:

@@ -72,9 +72,6 @@ class Limits:
             and (throttle is None or type(throttle) is AdaptiveThrottle)
         )
 
-    def __bool__(self) -> bool:
-        return self.rate is not None or self.concurrency is not None or self.throttle is not None
-
     def admit(  # noqa: C901, PLR0911 - the common case of each limit, inline: one test each
         self, key: str, url: Any, now: float, expires: float
     ) -> tuple[_Pool, ...] | Coroutine[Any, Any, tuple[_Pool, ...]]:

@@ -211,11 +211,14 @@ class RateLimiter:
             raise ValueError(msg)
         self.max_keys = check_count(max_keys, "max_keys")
         self._total = None if self.total is None else _Window(*self.total, f"{_describe(*self.total)} in total")
+        self._all = () if self._total is None else (self._total,)
         self._origins: dict[str, _Window] = {}
         self._by_key: dict[str, tuple[_Window, ...]] = {}  # without rules, the windows of each origin
 
     def _windows(self, key: str, url: Any) -> tuple[_Window, ...]:
         """The windows of the limits that apply to a try to ``url`` at origin ``key`` (per origin, kept)."""
+        if self.per_origin is None and not self.rules:
+            return self._all  # the total alone: the same for every origin
         windows = [] if self._total is None else [self._total]
         if self.per_origin is not None:
             origins = self._origins
@@ -231,8 +234,6 @@ class RateLimiter:
         if self.rules:
             windows.extend(self.rules.matching(key, url))
             return tuple(windows)
-        if self.per_origin is None:
-            return tuple(windows)  # the total alone: nothing per origin to keep
         found = self._by_key[key] = tuple(windows)
         return found
 
