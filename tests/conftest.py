@@ -7,7 +7,7 @@ import pytest
 from aiohttp import ClientSession
 from pytest_aiohttp.plugin import AiohttpServer
 
-from tests.drivers import DRIVERS, Driver
+from tests.drivers import DRIVERS, OPEN_POOLS, Driver, HttpxDriver
 from tests.fault_server import FaultServer
 from tests.memory_transport import LOGGER_NAME
 
@@ -22,9 +22,20 @@ async def fault(aiohttp_server: AiohttpServer) -> FaultServer:
 
 
 @pytest.fixture(params=sorted(DRIVERS))
-def make_driver(request: pytest.FixtureRequest) -> type[Driver]:
-    """Each behaviour test runs once through RetryClient and once through RetryMiddleware."""
-    return DRIVERS[request.param]
+async def make_driver(request: pytest.FixtureRequest) -> AsyncIterator[type[Driver]]:
+    """Each behaviour test runs through RetryClient, RetryMiddleware and httpx's RetryTransport.
+
+    A test marked ``aiohttp_only("why")`` does not apply to httpx (the reason is listed in the
+    README): it is skipped there with that reason. The pools of httpx drivers are closed after it.
+    """
+    marker = request.node.get_closest_marker("aiohttp_only")
+    if marker is not None and request.param == HttpxDriver.name:
+        pytest.skip(f"not for httpx: {marker.args[0]}")
+    try:
+        yield DRIVERS[request.param]
+    finally:
+        while OPEN_POOLS:
+            await OPEN_POOLS.pop().aclose()
 
 
 @pytest.fixture

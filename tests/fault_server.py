@@ -39,6 +39,7 @@ class Hit:
     headers: dict[str, str]
     body: bytes
     time: float
+    port: int = 0  # the client's port: one per connection
 
 
 class FaultServer:
@@ -77,7 +78,9 @@ class FaultServer:
         action = script[min(seen, len(script) - 1)]
         body = await request.read()
         loop = asyncio.get_running_loop()
-        self.hits.append(Hit(request.method, path, dict(request.headers), body, loop.time()))
+        peer = request.transport.get_extra_info("peername") if request.transport is not None else None
+        port = peer[1] if peer else 0
+        self.hits.append(Hit(request.method, path, dict(request.headers), body, loop.time(), port))
         if isinstance(action, Drop):
             assert request.transport is not None
             request.transport.close()

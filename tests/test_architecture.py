@@ -118,7 +118,12 @@ def test_modules_stay_small(path: Path) -> None:
 
 
 OPTIONAL = ("prometheus_client", "opentelemetry", "rich", "matplotlib", "redis", "httpx", "limits")
-EXTRA_HOMES = ("aiohttp_retry.contrib.", "aiohttp_retry.report.rich", "aiohttp_retry.report.chart")
+EXTRA_HOMES = (
+    "aiohttp_retry.contrib.",
+    "aiohttp_retry.transports.",
+    "aiohttp_retry.report.rich",
+    "aiohttp_retry.report.chart",
+)
 
 
 @pytest.mark.parametrize("name", sorted(n for n in SOURCES if not n.startswith(EXTRA_HOMES)))

@@ -34,7 +34,7 @@ async def test_a_patch_runs_before_every_try_and_sees_its_number(
     driver = make_driver(session, hooks=[key, sign, lambda *_: None])
     response = await driver.request("GET", fault.url(path), NO_WAIT, headers={"X-Own": "kept"})
     assert response.status == 200
-    response.release()
+    await response.release()
     assert seen == [(1, "GET"), (2, "GET"), (3, "GET")]
     sent = [
         (h.headers["X-Api-Key"], h.headers["X-Signature"], h.headers["X-Both"], h.headers["X-Own"]) for h in fault.hits
@@ -45,7 +45,7 @@ async def test_a_patch_runs_before_every_try_and_sees_its_number(
 async def test_basic_auth_on_every_try(make_driver: type[Driver], session: ClientSession, fault: FaultServer) -> None:
     path = fault.script("/basic", 503, 200)
     driver = make_driver(session, hooks=[basic_auth("ann", "pw")])
-    (await driver.request("GET", fault.url(path), NO_WAIT)).release()
+    await (await driver.request("GET", fault.url(path), NO_WAIT)).release()
     expected = "Basic " + base64.b64encode(b"ann:pw").decode()
     assert [h.headers["Authorization"] for h in fault.hits] == [expected, expected]
 
@@ -93,7 +93,7 @@ async def test_concurrent_401s_share_one_refresh(
     responses = await asyncio.gather(*(driver.request("GET", fault.url("/api"), NO_WAIT) for _ in range(20)))
     assert [r.status for r in responses] == [200] * 20
     for response in responses:
-        response.release()
+        await response.release()
     assert fetched == 2  # the first token, and one refresh for the whole episode
     assert {h.headers["Authorization"] for h in fault.hits[20:]} == {"Bearer token-2"}
 
@@ -127,7 +127,7 @@ async def test_a_failing_token_getter_ends_the_call_and_is_asked_again_next_time
         await driver.request("GET", fault.url("/x"), ExponentialRetry(attempts=1))
     response = await driver.request("GET", fault.url("/x"), ExponentialRetry(attempts=1))
     assert response.status == 200
-    response.release()
+    await response.release()
     assert fault.hits[-1].headers["Authorization"] == "Bearer tok"
 
 

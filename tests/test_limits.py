@@ -39,7 +39,7 @@ def most_in_any_window(times: list[float], seconds: float) -> int:
 async def call_all(driver: Driver, url: str, options: ExponentialRetry, callers: int) -> list[object]:
     async def one() -> object:
         response = await driver.request("GET", url, options)
-        response.release()
+        await response.release()
         return response.status
 
     return await asyncio.gather(*(one() for _ in range(callers)), return_exceptions=True)
@@ -91,7 +91,7 @@ async def test_retries_wait_for_their_start_too(
     driver = make_driver(session, rate_limiter=RateLimiter(per_origin="2/s"))
     response = await driver.request("GET", fault.url(path), ExponentialRetry(attempts=3, start_timeout=0))
     assert response.status == 200
-    response.release()
+    await response.release()
     times = [hit.time for hit in fault.hits]
     assert times[2] - times[0] == pytest.approx(1.01)  # the window and its 10 ms of slack
 
@@ -161,7 +161,7 @@ async def test_waiting_for_a_slot_ends_at_the_deadline(
     await asyncio.sleep(0.1)
     with pytest.raises(RetryTimeoutError, match=r"total_timeout of 0\.5 s"):
         await driver.request("GET", fault.url(path), ExponentialRetry(attempts=1, total_timeout=0.5))
-    (await first).release()
+    await (await first).release()
     assert len(fault.hits) == 1
 
 
@@ -178,8 +178,8 @@ async def test_a_cancelled_waiter_gives_its_turn_away(
     await asyncio.sleep(0.5)
     waiting.cancel()
     third = asyncio.ensure_future(driver.request("GET", fault.url(path), ONCE))
-    (await first).release()
-    (await third).release()
+    await (await first).release()
+    await (await third).release()
     with pytest.raises(asyncio.CancelledError):
         await waiting
     start = fault.hits[0].time

@@ -45,7 +45,7 @@ async def test_budget_caps_retries_across_calls(driver: Driver, fault: FaultServ
     opts = ExponentialRetry(attempts=4, start_timeout=0, retry_budget=RetryBudget(ratio=0.5, min_per_second=0))
     for _ in range(20):
         response = await driver.request("GET", fault.url(path), opts)
-        response.release()
+        await response.release()
     assert len(fault.hits) == 20 + 10
 
 
@@ -85,7 +85,7 @@ async def test_breaker_opens_fails_fast_probes_and_closes(driver: Driver, fault:
     opts = ExponentialRetry(attempts=1, circuit_breaker=breaker, listeners=[collect])
     url = fault.url(path)
     for _ in range(4):
-        (await driver.request("GET", url, opts)).release()
+        await (await driver.request("GET", url, opts)).release()
     assert [e.new for e in events] == ["open"]
     with pytest.raises(CircuitOpenError) as info:
         await driver.request("GET", url, opts)
@@ -98,9 +98,9 @@ async def test_breaker_opens_fails_fast_probes_and_closes(driver: Driver, fault:
     await asyncio.sleep(2)
     response = await driver.request("GET", url, opts)  # the probe
     assert response.status == 200
-    response.release()
+    await response.release()
     assert [e.new for e in events] == ["open", "half_open", "closed"]
-    (await driver.request("GET", url, opts)).release()
+    await (await driver.request("GET", url, opts)).release()
     assert len(fault.hits) == 6
 
 

@@ -26,7 +26,7 @@ async def send(driver: Driver, url: str) -> int:
         response = await client.get(url)
     else:
         response = await driver.session.get(url, middlewares=(RetryMiddleware(**driver.policies),))
-    response.release()
+    await response.release()
     return response.status
 
 
@@ -53,7 +53,7 @@ async def test_a_call_s_own_options_win_over_the_routes(session: ClientSession, 
     client = RetryClient(client_session=session, routes={"/x": Route(retry_options=None)})
     response = await client.get(fault.url(path), retry_options=NO_WAIT)
     assert response.status == 200
-    response.release()
+    await response.release()
     assert len(fault.hits) == 2
 
 
@@ -77,7 +77,7 @@ async def test_raise_for_status_and_hooks_by_route(session: ClientSession, fault
         await client.get(fault.url("/strict"))
     response = await client.get(fault.url("/loose"))  # the route turned both off
     assert response.status == 404
-    response.release()
+    await response.release()
     fault.script("/other", 200)
     (await client.get(fault.url("/other"))).release()
     keys = {h.path: h.headers.get("X-Key") for h in fault.hits}

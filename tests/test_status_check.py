@@ -10,7 +10,7 @@ import pytest
 from aiohttp import ClientResponse, ClientSession, TCPConnector
 
 from aiohttp_retry import ExponentialRetry, StatusCheck, StatusError
-from tests.drivers import Driver
+from tests.drivers import NO_RAISE_FOR_STATUS, Driver
 from tests.fault_server import FaultServer, Reply
 
 NO_WAIT = ExponentialRetry(attempts=3, start_timeout=0)
@@ -36,6 +36,7 @@ async def session() -> AsyncIterator[ClientSession]:
         yield session
 
 
+@pytest.mark.aiohttp_only(NO_RAISE_FOR_STATUS)
 async def test_a_mapped_status_raises_its_class_after_the_retries(
     make_driver: type[Driver], session: ClientSession, fault: FaultServer
 ) -> None:
@@ -60,6 +61,7 @@ async def test_a_mapped_status_raises_its_class_after_the_retries(
     assert gone.value.status == 404  # type: ignore[attr-defined]
 
 
+@pytest.mark.aiohttp_only(NO_RAISE_FOR_STATUS)
 async def test_a_status_outside_allowed_raises_status_error(
     make_driver: type[Driver], session: ClientSession, fault: FaultServer
 ) -> None:
@@ -72,9 +74,10 @@ async def test_a_status_outside_allowed_raises_status_error(
     ok = fault.script("/ok", 201)
     response = await driver.request("POST", fault.url(ok), NO_WAIT, raise_for_status=check)
     assert response.status == 201
-    response.release()
+    await response.release()
 
 
+@pytest.mark.aiohttp_only(NO_RAISE_FOR_STATUS)
 async def test_validators_see_the_final_response_only(
     make_driver: type[Driver], session: ClientSession, fault: FaultServer
 ) -> None:

@@ -33,7 +33,7 @@ from aiohttp_retry import (
     TryFinished,
     TryStarted,
 )
-from tests.drivers import Driver, MiddlewareDriver
+from tests.drivers import ClientDriver, Driver, HttpxDriver, MiddlewareDriver
 from tests.fault_server import Drop, FaultServer, Reply
 
 NO_WAIT = ExponentialRetry(attempts=3, start_timeout=0)
@@ -92,7 +92,7 @@ async def test_retry_after_makes_a_status_retryable(
     path = fault.script("/busy", Reply(status, headers={"Retry-After": "1"}), 200)
     response = await driver.request("GET", fault.url(path), opts)
     assert response.status == 200
-    response.release()
+    await response.release()
     hits = fault.hits_of(path)
     assert len(hits) == 2
     assert hits[1].time - hits[0].time >= 1.0
@@ -104,7 +104,7 @@ async def test_429_without_retry_after_is_not_retried(driver: Driver, fault: Fau
     path = fault.script("/busy", 429, 200)
     response = await driver.request("GET", fault.url(path), ExponentialRetry(start_timeout=0))
     assert response.status == 429
-    response.release()
+    await response.release()
     assert len(fault.hits) == 1
 
 
@@ -114,7 +114,7 @@ async def test_retry_after_does_not_make_post_retryable(driver: Driver, fault: F
     path = fault.script("/busy", Reply(429, headers={"Retry-After": "1"}), 200)
     response = await driver.request("POST", fault.url(path), FullJitterRetry(start_timeout=0), data=b"x")
     assert response.status == 429
-    response.release()
+    await response.release()
     assert len(fault.hits) == 1
 
 
@@ -183,7 +183,7 @@ async def _call_ending_in_anything(driver: Driver, url: str, opts: RetryOptionsB
     start = loop.time()
     with contextlib.suppress(ClientError, asyncio.TimeoutError):
         response = await driver.request("GET", url, opts)
-        response.release()
+        await response.release()
     return loop.time() - start
 
 
@@ -223,7 +223,7 @@ async def test_session_default_idempotency_key_makes_post_retryable(
         driver = make_driver(session)
         response = await driver.request("POST", fault.url(path), FullJitterRetry(start_timeout=0), data=b"x")
         assert response.status == 200
-        response.release()
+        await response.release()
     assert [h.headers.get("Idempotency-Key") for h in fault.hits] == ["k", "k"]
 
 
@@ -238,7 +238,7 @@ async def test_relative_urls_are_keyed_by_the_session_base_url(make_driver: type
     async with ClientSession(base_url=fault.base_url) as session:
         response = await make_driver(session).request("GET", path, opts)
         assert response.status == 503
-        response.release()
+        await response.release()
     keyed = [e for e in events if isinstance(e, (TryStarted, GaveUp))]
     assert [type(e) for e in keyed] == [TryStarted, TryStarted, GaveUp]
     assert {e.key for e in keyed} == {origin(fault)}
@@ -273,15 +273,17 @@ async def test_every_try_is_visible(make_driver: type[Driver], fault: FaultServe
     async with ClientSession(trace_configs=[trace]) as session:
         response = await make_driver(session).request("GET", fault.url(path), opts)
         assert response.status == 200
-        response.release()
+        await response.release()
     assert [(e.attempt, e.attempts) for e in events if isinstance(e, TryStarted)] == [(1, 3), (2, 3), (3, 3)]
     finished = [e for e in events if isinstance(e, TryFinished)]
     assert [(e.status, e.final) for e in finished] == [(503, False), (502, False), (200, True)]
     assert len(fault.hits) == 3
     if make_driver is MiddlewareDriver:
         assert len(seen) == 1
-    else:
+    elif make_driver is ClientDriver:
         assert [ctx["current_attempt"] for ctx in seen] == [1, 2, 3]
+    else:  # httpx: the aiohttp session's trace hooks are not on its path; the events above are
+        assert seen == []
 
 
 # -- 8. Listeners on the client, the middleware and the call -------------------------------------
@@ -365,7 +367,7 @@ async def test_limits_and_breaker_keep_success_to_one_try(make_driver: type[Driv
         response = await make_driver(session).request("GET", fault.url("/ok"), opts)
         assert response.status == 200
         assert await response.read() == b"ok"
-    assert len(seen) == 1
+    assert len(seen) == (0 if make_driver is HttpxDriver else 1)
     assert len(fault.hits) == 1
     assert [type(e) for e in events] == [TryStarted, TryFinished]
     assert events[1].final

@@ -33,12 +33,12 @@ async def test_the_veto_header_is_an_option(make_driver: type[Driver], session: 
     off = ExponentialRetry(attempts=3, start_timeout=0, veto_header=None)
     response = await driver.request("GET", fault.url(path), off)
     assert response.status == 200
-    response.release()
+    await response.release()
     other = ExponentialRetry(attempts=3, start_timeout=0, veto_header="stop")
     fault.script("/other", Reply(503, headers={"Stop": ""}), 200)
     response = await driver.request("GET", fault.url("/other"), other)
     assert response.status == 503
-    response.release()
+    await response.release()
     assert len(fault.hits_of("/other")) == 1
 
 
@@ -46,7 +46,7 @@ async def test_without_the_header_retries_go_on(make_driver: type[Driver], sessi
     path = fault.script("/plain", 503, 200)
     response = await make_driver(session).request("GET", fault.url(path), NO_WAIT)
     assert response.status == 200
-    response.release()
+    await response.release()
 
 
 async def test_a_hedged_call_starts_no_further_try_after_a_veto(session: ClientSession, fault: FaultServer) -> None:
