@@ -9,8 +9,15 @@ from typing import Any
 BASELINE = "bare"
 #: The reference of the middleware form: aiohttp's own cost of one middleware that does nothing.
 MIDDLEWARE_BASELINE = "middleware-noop"
-#: The contenders compared with :data:`MIDDLEWARE_BASELINE` too.
-MIDDLEWARES = ("middleware", "middleware-protected")
+#: The baseline of the httpx contenders: a bare ``httpx.AsyncClient``.
+HTTPX_BASELINE = "httpx-bare"
+#: The contenders compared with a reference of their own too (their form's or their client's bare cost).
+REFERENCE_OF = {
+    "middleware": MIDDLEWARE_BASELINE,
+    "middleware-protected": MIDDLEWARE_BASELINE,
+    "httpx-transport": HTTPX_BASELINE,
+    "httpx-retries": HTTPX_BASELINE,
+}
 #: Every contender, in the order the tables list them: bare first, then each form, its references last.
 CONTENDER_ORDER = (
     "bare",
@@ -26,6 +33,9 @@ CONTENDER_ORDER = (
     "middleware",
     "middleware-protected",
     "middleware-noop",
+    "httpx-bare",
+    "httpx-transport",
+    "httpx-retries",
     "upstream",
     "extapi",
 )
@@ -85,21 +95,24 @@ def by_contender(results: Sequence[dict[str, Any]], key: str) -> dict[str, list[
 def summarize(results: Sequence[dict[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
     """Per metric and contender: min, median, max and the median's ratio to bare's median.
 
-    The middleware contenders also get the ratio to middleware-noop's median.
+    The contenders of :data:`REFERENCE_OF` also get the ratio to their reference's median
+    (``ratio_vs_reference``; ``reference`` names it).
     """
     summary: dict[str, dict[str, dict[str, float]]] = {}
     for key, _label, _higher in METRICS:
         values = by_contender(results, key)
-        base = statistics.median(values[BASELINE]) if values.get(BASELINE) else None
-        noop = statistics.median(values[MIDDLEWARE_BASELINE]) if values.get(MIDDLEWARE_BASELINE) else None
+        medians = {name: statistics.median(series) for name, series in values.items()}
+        base = medians.get(BASELINE)
         summary[key] = {}
         for name, series in values.items():
-            median = statistics.median(series)
-            entry = {"min": min(series), "median": median, "max": max(series), "rounds": len(series)}
+            median = medians[name]
+            entry: dict[str, Any] = {"min": min(series), "median": median, "max": max(series), "rounds": len(series)}
             if base:
                 entry["ratio_vs_bare"] = median / base
-            if noop and name in MIDDLEWARES:
-                entry["ratio_vs_middleware_noop"] = median / noop
+            reference = medians.get(REFERENCE_OF.get(name, ""))
+            if reference:
+                entry["reference"] = REFERENCE_OF[name]
+                entry["ratio_vs_reference"] = median / reference
             summary[key][name] = entry
     return summary
 
@@ -130,7 +143,6 @@ def metric_tables(results: Sequence[dict[str, Any]]) -> str:
     rounds = sorted({r["round"] for r in results})
     parts: list[str] = []
     for key, label, higher in METRICS:
-        noop = _base(summary, key, MIDDLEWARE_BASELINE)
         rows = [
             [
                 name,
@@ -138,12 +150,14 @@ def metric_tables(results: Sequence[dict[str, Any]]) -> str:
                 number(s["median"]),
                 number(s["max"]),
                 ratio(s["median"], _base(summary, key)),
-                ratio(s["median"], noop) if name in MIDDLEWARES else "",
+                f"{ratio(s['median'], _base(summary, key, REFERENCE_OF[name]))} {REFERENCE_OF[name]}"
+                if name in REFERENCE_OF
+                else "",
             ]
             for name, s in sorted(summary[key].items(), key=lambda item: contender_order(item[0]))
         ]
         better = "higher" if higher else "lower"
-        headers = ["contender", "min", "median", "max", "vs bare", "vs middleware-noop"]
+        headers = ["contender", "min", "median", "max", "vs bare", "vs its reference"]
         parts.append(f"{label} ({better} is better)\n" + table(headers, rows))
         per_round = round_ratios(results, key)
         rows = [[name, *(f"{v:.3f}" if v is not None else "-" for v in row)] for name, row in per_round.items()]
@@ -157,9 +171,11 @@ def _base(summary: dict[str, dict[str, dict[str, float]]], key: str, name: str =
 
 
 def instruction_table(counts: dict[str, dict[str, Any]]) -> str:
-    """Instructions per request under cachegrind, absolute and relative to bare; middlewares to middleware-noop too."""
+    """Instructions per request under cachegrind, absolute and relative to bare; to their reference too.
+
+    The middlewares' reference is middleware-noop, the httpx contenders' httpx-bare (:data:`REFERENCE_OF`).
+    """
     base = counts.get(BASELINE, {}).get("per_request")
-    noop = counts.get(MIDDLEWARE_BASELINE, {}).get("per_request")
     rows = []
     for name in sorted(counts, key=contender_order):
         entry = counts[name]
@@ -168,7 +184,8 @@ def instruction_table(counts: dict[str, dict[str, Any]]) -> str:
             continue
         per_request = entry["per_request"]
         versus_noop = ["", ""]
-        if name in MIDDLEWARES:
+        if name in REFERENCE_OF:
+            noop = counts.get(REFERENCE_OF[name], {}).get("per_request")
             versus_noop = [ratio(per_request, noop), f"{per_request - noop:+,.0f}" if noop is not None else "-"]
         rows.append(
             [
@@ -181,7 +198,7 @@ def instruction_table(counts: dict[str, dict[str, Any]]) -> str:
                 *versus_noop,
             ]
         )
-    headers = ["contender", "I refs (N1)", "I refs (N2)", "instr/request", "vs bare", "extra", "vs mw-noop", "extra"]
+    headers = ["contender", "I refs (N1)", "I refs (N2)", "instr/request", "vs bare", "extra", "vs reference", "extra"]
     return table(headers, rows)
 
 

@@ -29,6 +29,10 @@ Contenders, in the order the tables list them:
   circuit_breaker=CircuitBreaker())]);
 - middleware-noop: a middleware that only calls the next handler (a reference: aiohttp's own cost
   of the middleware form);
+- httpx-bare: httpx.AsyncClient(), the baseline of the httpx contenders;
+- httpx-transport: httpx.AsyncClient(transport=RetryTransport()), this library's httpx transport;
+- httpx-retries: httpx.AsyncClient(transport=httpx_retries.RetryTransport()), httpx-retries 0.6 with its
+  defaults (in the dev extra; the contender exits with a message where it is not installed);
 - upstream: 2.9.1's RetryClient(), run with the upstream venv's Python;
 - extapi: extapi 0.1.7's executors as its README composes them, with Prometheus metrics on:
   RetryableExecutor(PrometheusMetricsExecutor(AiohttpExecutor(), metrics_container=MetricsContainer(
@@ -74,6 +78,9 @@ CONTENDERS = (
     "middleware",
     "middleware-protected",
     "middleware-noop",
+    "httpx-bare",
+    "httpx-transport",
+    "httpx-retries",
     "upstream",
     "extapi",
 )
@@ -94,6 +101,7 @@ RETRY_CLIENTS = frozenset(
 LISTENED = frozenset({"retryclient-listener", "retryclient-prometheus", "retryclient-report", "retryclient-otel"})
 UPSTREAM_VERSION = "2.9.1"
 EXTAPI_VERSION = "0.1.7"
+HTTPX_RETRIES_VERSION = "0.6.0"
 
 
 async def make_contender(name: str, url: str) -> tuple[Fetch, Close]:
@@ -101,6 +109,8 @@ async def make_contender(name: str, url: str) -> tuple[Fetch, Close]:
     if name == "extapi":
         require("extapi", EXTAPI_VERSION, name)
         return make_extapi(url)
+    if name.startswith("httpx-"):
+        return make_httpx(name, url)
     if name in RETRY_CLIENTS:
         if name == "upstream":
             require("aiohttp_retry", UPSTREAM_VERSION, name)
@@ -162,6 +172,29 @@ def make_extapi(url: str) -> tuple[Fetch, Close]:
             return resp.status
 
     return fetch_extapi, backend.close
+
+
+def make_httpx(name: str, url: str) -> tuple[Fetch, Close]:
+    """An ``httpx.AsyncClient``: bare, over this library's ``RetryTransport``, or over httpx-retries'."""
+    import httpx  # noqa: PLC0415 - only the httpx contenders need it
+
+    if name == "httpx-transport":
+        from aiohttp_retry.transports.httpx import RetryTransport  # noqa: PLC0415 - not in upstream
+
+        client = httpx.AsyncClient(transport=RetryTransport())
+    elif name == "httpx-retries":
+        require("httpx-retries", HTTPX_RETRIES_VERSION, name)
+        import httpx_retries  # noqa: PLC0415 - only this contender needs it
+
+        client = httpx.AsyncClient(transport=httpx_retries.RetryTransport())
+    else:
+        client = httpx.AsyncClient()
+
+    async def fetch_httpx() -> int:
+        response = await client.get(url)  # read whole, as the other contenders read theirs
+        return response.status_code
+
+    return fetch_httpx, client.aclose
 
 
 def make_listener(name: str) -> Any:
@@ -289,8 +322,9 @@ def library_info() -> dict[str, Any]:
             info["aiohttp_retry"] = importlib.metadata.version("aiohttp_retry")
         except importlib.metadata.PackageNotFoundError:
             info["aiohttp_retry"] = getattr(module, "__version__", "unknown")
-    if "extapi" in sys.modules:
-        info["extapi"] = importlib.metadata.version("extapi")
+    for other in ("extapi", "httpx", "httpx_retries"):
+        if other in sys.modules:
+            info[other] = importlib.metadata.version(other.replace("_", "-"))
     return info
 
 

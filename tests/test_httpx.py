@@ -15,7 +15,7 @@ import httpx
 import pytest
 from yarl import URL
 
-from aiohttp_retry import BodyNotReplayableError, ExponentialRetry, Hedging, RetryOptionsBase
+from aiohttp_retry import BodyNotReplayableError, ExponentialRetry, FullJitterRetry, Hedging, RetryOptionsBase
 from aiohttp_retry.aiohttp_codec import origin_key as aiohttp_key
 from aiohttp_retry.events import TryFinished, TryStarted
 from aiohttp_retry.policy.stop import ErrorKind
@@ -308,3 +308,24 @@ async def test_release_closes_a_response_without_waiting(fault: FaultServer) -> 
         assert response.is_closed
         assert len(pool._pool._requests) == 0
         assert not httpx_codec._CLOSING
+
+
+async def test_a_stream_the_options_never_send_again_is_not_kept(fault: FaultServer) -> None:
+    """A POST without Idempotency-Key is not retried after sending: its stream goes out as it is, unkept."""
+    path = fault.script("/up", 503, 200)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"once"
+
+    sent: list[object] = []
+
+    class Spy(httpx.AsyncHTTPTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            sent.append(request.stream)
+            return await super().handle_async_request(request)
+
+    async with client_of(RetryTransport(Spy(), FullJitterRetry(attempts=3, start_timeout=0))) as client:
+        plain = await client.post(fault.url(path), content=chunks())
+        kept = await client.put(fault.url(path), content=chunks())
+    assert (plain.status_code, kept.status_code) == (503, 200)
+    assert [type(stream).__name__ for stream in sent] == ["AsyncIteratorByteStream", "_Replay"]

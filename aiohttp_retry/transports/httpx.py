@@ -40,11 +40,13 @@ from aiohttp_retry.aiohttp_codec import within
 from aiohttp_retry.engine import plan_of, run
 from aiohttp_retry.engine.concurrency import ConcurrencyLimiter
 from aiohttp_retry.engine.limits import limits_of
+from aiohttp_retry.engine.plan import Plan
 from aiohttp_retry.events import Listener, Listeners, TryHeadersUsed, try_headers
 from aiohttp_retry.hooks import HookedExchange, Hooks
 from aiohttp_retry.jitter import FullJitterRetry
 from aiohttp_retry.observe.logging import LoggingListener
 from aiohttp_retry.policy.budget import RetryBudget
+from aiohttp_retry.policy.classify import has_header
 from aiohttp_retry.policy.deadline import TIMEOUT_HEADER, format_timeout
 from aiohttp_retry.policy.protocols import (
     AdaptiveThrottleLike,
@@ -184,6 +186,13 @@ class _Exchange:
         return _NOT_RESENDABLE if body is not None and body.lost else None
 
 
+def _resent_after_sending(request: httpx.Request, plan: Plan) -> bool:
+    """Whether the options may send ``request`` again after its body went out (a failed connect sent none)."""
+    if plan.attempts < 2:  # noqa: PLR2004 - one try: nothing is sent again
+        return False
+    return request.method in plan.methods or has_header(request.headers, plan.idempotency_header)
+
+
 _new_exchange = object.__new__
 _REPLAYABLE = (httpx.ByteStream, _MultipartStream)
 
@@ -276,7 +285,7 @@ class RetryTransport(httpx.AsyncBaseTransport):
         exchange = _new_exchange(_Exchange)
         exchange.request = request
         exchange.wrapped = self._wrapped
-        if not isinstance(request.stream, _REPLAYABLE) and plan.attempts > 1:
+        if not isinstance(request.stream, _REPLAYABLE) and _resent_after_sending(request, plan):
             request.stream = exchange.body = _Replay(request.stream, plan.replay_buffer)  # type: ignore[arg-type]
         if plan.propagate:
             exchange.propagate = True
