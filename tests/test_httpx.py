@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from aiohttp import web
 from yarl import URL
 
 from aiohttp_retry import BodyNotReplayableError, ExponentialRetry, FullJitterRetry, Hedging, RetryOptionsBase
@@ -329,3 +330,49 @@ async def test_a_stream_the_options_never_send_again_is_not_kept(fault: FaultSer
         kept = await client.put(fault.url(path), content=chunks())
     assert (plain.status_code, kept.status_code) == (503, 200)
     assert [type(stream).__name__ for stream in sent] == ["AsyncIteratorByteStream", "_Replay"]
+
+
+async def test_a_chunked_error_body_is_drained_only_up_to_the_limit(aiohttp_server: Any) -> None:
+    """An error body without Content-Length is read as it comes, up to 64 KiB: a small one keeps its connection."""
+    ports: list[int] = []
+    big = {"size": 1000}
+
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        ports.append(request.transport.get_extra_info("peername")[1])  # type: ignore[union-attr]
+        response = web.StreamResponse(status=503 if len(ports) % 2 else 200)
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b"e" * big["size"])
+        return response
+
+    app = web.Application()
+    app.router.add_get("/", chunked)
+    server = await aiohttp_server(app)
+    url = str(server.make_url("/"))
+    pool = httpx.AsyncHTTPTransport(limits=httpx.Limits(max_connections=1))
+    async with client_of(RetryTransport(pool, NO_WAIT)) as client:
+        assert (await client.get(url)).status_code == 200
+        big["size"] = httpx_codec.DRAIN_LIMIT + 1000
+        assert (await client.get(url)).status_code == 200
+    assert len(set(ports[:3])) == 1  # the small chunked error body was read: one connection
+    assert ports[3] != ports[2]  # the large one was cut: its connection closed
+
+
+async def test_a_request_whose_long_stream_was_sent_cannot_be_sent_again(fault: FaultServer) -> None:
+    """Sending the same request again after its long stream went out raises httpx's StreamConsumed, as httpx does."""
+    path = fault.script("/up", 200)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"w" * 100
+
+    opts = ExponentialRetry(start_timeout=0, replay_buffer=10)
+    async with client_of(RetryTransport(retry_options=opts)) as client:
+        request = client.build_request("PUT", fault.url(path), content=chunks())
+        assert (await client.send(request)).status_code == 200
+        with pytest.raises(httpx.StreamConsumed):
+            await client.send(request)
+        one_try = client.build_request("PUT", fault.url(path), content=chunks(), extensions={EXTENSION: None})
+        assert (await client.send(one_try)).status_code == 200
+        assert type(one_try.stream).__name__ == "AsyncIteratorByteStream"  # one try: nothing is kept
+    assert [len(hit.body) for hit in fault.hits] == [300, 300]
