@@ -29,7 +29,8 @@ stop its task.
 
 from __future__ import annotations
 
+from aiohttp_retry.contrib.redis.breaker import SharedCircuitBreaker
 from aiohttp_retry.contrib.redis.budget import SharedRetryBudget
 from aiohttp_retry.contrib.redis.fleet import RedisFleet
 
-__all__ = ["RedisFleet", "SharedRetryBudget"]
+__all__ = ["RedisFleet", "SharedCircuitBreaker", "SharedRetryBudget"]
