@@ -48,10 +48,15 @@ HERE = Path(__file__).resolve()
 
 async def client_process(args: argparse.Namespace) -> dict[str, Any]:
     """One fleet member: calls at ``rate`` per second for ``seconds``; its calls, outcomes, log and syncs."""
-    from aiohttp_retry.contrib.redis import RedisFleet, SharedRetryBudget  # noqa: PLC0415 - the redis extra
+    from aiohttp_retry.contrib.redis import (  # noqa: PLC0415 - the redis extra
+        RedisFleet,
+        SharedCircuitBreaker,
+        SharedRetryBudget,
+    )
 
     warnings: list[str] = []
     restored: list[float] = []
+    changes: list[tuple[str, str, float]] = []
 
     class Keep(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
@@ -64,19 +69,28 @@ async def client_process(args: argparse.Namespace) -> dict[str, Any]:
     fleet_log.addHandler(Keep())
     fleet_log.setLevel(logging.INFO)
     fleet = None
-    if args.shared:
 
-        def on_event(event: Any) -> None:
-            if type(event).__name__ == "SharedStateRestored":
-                restored.append(event.at)
+    def on_event(event: Any) -> None:
+        name = type(event).__name__
+        if name == "SharedStateRestored":
+            restored.append(event.at)
+        elif name == "BreakerStateChange":  # the process's own changes (from its calls) and the fleet's
+            changes.append((event.old, event.new, event.at))
 
+    if args.shared or args.breaker:
         fleet = RedisFleet(url=args.redis, listeners=[on_event])
         budget: Any = SharedRetryBudget(fleet)
     else:
         budget = RetryBudget()
     outcomes: dict[str, int] = {}
     options = ExponentialRetry(attempts=4, start_timeout=0.01)
-    async with RetryClient(retry_budget=budget, retry_options=options) as client:
+    breaker = None
+    if args.breaker:  # one try per call: the breaker alone decides what reaches the server
+        assert fleet is not None
+        breaker = SharedCircuitBreaker(fleet, break_duration=args.break_duration)
+        options = ExponentialRetry(attempts=1)
+    settings: dict[str, Any] = {"retry_budget": budget, "retry_options": options, "listeners": [on_event]}
+    async with RetryClient(circuit_breaker=breaker, **settings) as client:
 
         async def call() -> None:
             try:
@@ -108,25 +122,43 @@ async def client_process(args: argparse.Namespace) -> dict[str, Any]:
         "syncs": syncs,
         "failed_syncs": failures,
         "seconds": args.seconds,
+        "breaker_changes": changes,
     }
 
 
 class Outage:
-    """The server in a full outage: 503 for every request; counts them."""
+    """The server in a full outage: 503 for every request, after ``delay`` s; counts them and when each ran."""
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.hits = 0
+        self.delay = delay
+        self.spans: list[tuple[float, float]] = []  # time.monotonic() at arrival and at the answer
 
     async def handle(self, _: web.Request) -> web.Response:
         self.hits += 1
+        began = time.monotonic()
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        self.spans.append((began, time.monotonic()))
         return web.Response(status=503, text="down")
 
 
 async def run_fleet(
-    processes: int, rate: float, seconds: float, *, shared: bool, redis: RedisServer, outage_at: float | None = None
+    processes: int,
+    rate: float,
+    seconds: float,
+    *,
+    shared: bool,
+    redis: RedisServer,
+    outage_at: float | None = None,
+    breaker: bool = False,
 ) -> dict[str, Any]:
-    """Start the server and ``processes`` clients; optionally stop Redis at ``outage_at`` s for a third of the run."""
-    server = Outage()
+    """Start the server and ``processes`` clients; optionally stop Redis at ``outage_at`` s for a third of the run.
+
+    ``breaker``: clients with a SharedCircuitBreaker and one try per call; the first two processes call at
+    ``rate``, the others at a tenth of it; the server takes 30 ms per request.
+    """
+    server = Outage(delay=0.03 if breaker else 0.0)
     app = web.Application()
     app.router.add_get("/", server.handle)
     runner = web.AppRunner(app, access_log=None)
@@ -134,8 +166,13 @@ async def run_fleet(
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     cmd = [sys.executable, str(HERE), "--client", "--url", f"http://127.0.0.1:{port}/", "--redis", redis.url]
-    cmd += ["--rate", str(rate), "--seconds", str(seconds)] + (["--shared"] if shared else [])
-    children = [await asyncio.create_subprocess_exec(*cmd, stdout=subprocess.PIPE) for _ in range(processes)]
+    cmd += ["--seconds", str(seconds)] + (["--shared"] if shared else []) + (["--breaker"] if breaker else [])
+    children = [
+        await asyncio.create_subprocess_exec(
+            *cmd, "--rate", str(rate if n < 2 or not breaker else rate / 10), stdout=subprocess.PIPE
+        )
+        for n in range(processes)
+    ]
     restarted_at = None
     if outage_at is not None:
         await asyncio.sleep(outage_at)
@@ -161,11 +198,34 @@ async def run_fleet(
         "syncs_per_process_per_second": [r["syncs"] / r["seconds"] for r in reports],
         "failed_syncs": [r["failed_syncs"] for r in reports],
     }
+    if breaker:
+        result.update(breaker_figures(reports, server.spans))
     if restarted_at is not None:
         result["resync_after_restart_s"] = [
             min((at - restarted_at for at in r["restored_at"] if at >= restarted_at - 1), default=None) for r in reports
         ]
     return result
+
+
+def breaker_figures(reports: list[dict[str, Any]], spans: list[tuple[float, float]]) -> dict[str, Any]:
+    """When each process first saw the breaker open, after the first did; the most requests at the server at once
+    after every process had seen it open (only half-open probes should reach it then)."""
+    first_open = [min((at for old, new, at in r["breaker_changes"] if new == "open"), default=None) for r in reports]
+    known = [at for at in first_open if at is not None]
+    if not known:
+        return {"breaker_followed_after_s": None, "most_in_flight_after_open": None}
+    start, settled = min(known), max(known)
+    edges = sorted([(a, 1) for a, b in spans if a >= settled] + [(b, -1) for a, b in spans if a >= settled])
+    most = in_flight = 0
+    for _, step in edges:
+        in_flight += step
+        most = max(most, in_flight)
+    probes = sum(1 for a, _ in spans if a >= settled)
+    return {
+        "breaker_followed_after_s": [None if at is None else at - start for at in first_open],
+        "most_in_flight_after_open": most,
+        "requests_after_open": probes,
+    }
 
 
 def allowed(processes: int, rate: float, seconds: float, *, shared: bool) -> float:
@@ -206,6 +266,16 @@ async def scenario(args: argparse.Namespace) -> dict[str, Any]:
             f"{outage['warnings_per_process']} (expected 1 each); first sync after the restart: {resync} "
             f"(expected within 1 s)"
         )
+        found = await run_fleet(args.processes, args.rate, args.seconds, shared=False, redis=redis, breaker=True)
+        out["breaker"] = found
+        lags = found["breaker_followed_after_s"]
+        shown = "none opened" if lags is None else ", ".join("never" if s is None else f"{s:.2f}" for s in lags)
+        print(
+            f"{args.processes} processes with a SharedCircuitBreaker (break 1 s, 1 probe), 2 calling "
+            f"{args.rate:g}/s and the rest {args.rate / 10:g}/s: each process saw it open after the first by "
+            f"[{shown}] s (expected within 2 sync intervals, 0.4 s); most requests in flight at the server once all "
+            f"had: {found['most_in_flight_after_open']} (expected <= 1), of {found.get('requests_after_open', 0)}"
+        )
         per_second = out["budget_shared"]["syncs_per_process_per_second"]
         print(
             f"Redis round trips per process per second (one pipeline per sync): "
@@ -225,6 +295,8 @@ def main() -> None:
     parser.add_argument("--json", help="write the figures here")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--shared", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--breaker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--break-duration", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--redis", help=argparse.SUPPRESS)
     args = parser.parse_args()
