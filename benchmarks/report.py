@@ -29,6 +29,7 @@ CONTENDER_ORDER = (
     "retryclient-otel",
     "retryclient-protected",
     "retryclient-limits",
+    "retryclient-fleet",
     "retryclient-request",
     "middleware",
     "middleware-protected",

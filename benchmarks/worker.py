@@ -22,6 +22,9 @@ Contenders, in the order the tables list them:
 - retryclient-limits: RetryClient(rate_limiter=RateLimiter(per_origin="20000/s"),
   concurrency_limiter=ConcurrencyLimiter(per_origin=100), throttle=AdaptiveThrottle()): one rate rule,
   one concurrency limit and the adaptive throttle, none of which ever has to wait or shed here;
+- retryclient-fleet: RetryClient(retry_budget=SharedRetryBudget(fleet), circuit_breaker=SharedCircuitBreaker(fleet))
+  over one RedisFleet on the Redis server the runner starts (its URL in AIOHTTP_RETRY_BENCH_REDIS; the sync
+  interval in AIOHTTP_RETRY_BENCH_FLEET_INTERVAL, default 0.2 s);
 - retryclient-request: RetryClient() sending every try through ClientSession.request (a reference:
   what the direct route to ClientSession._request saves);
 - middleware: ClientSession(middlewares=[RetryMiddleware()]);
@@ -50,6 +53,7 @@ import argparse
 import asyncio
 import importlib.metadata
 import json
+import os
 import resource
 import sys
 import time
@@ -74,6 +78,7 @@ CONTENDERS = (
     "retryclient-otel",
     "retryclient-protected",
     "retryclient-limits",
+    "retryclient-fleet",
     "retryclient-request",
     "middleware",
     "middleware-protected",
@@ -93,6 +98,7 @@ RETRY_CLIENTS = frozenset(
         "retryclient-otel",
         "retryclient-protected",
         "retryclient-limits",
+        "retryclient-fleet",
         "retryclient-request",
         "upstream",
     }
@@ -236,6 +242,19 @@ def make_retry_client(name: str) -> RetryClient:
             concurrency_limiter=ConcurrencyLimiter(per_origin=100),
             throttle=AdaptiveThrottle(),
         )
+    if name == "retryclient-fleet":
+        from aiohttp_retry.contrib.redis import (  # noqa: PLC0415 - the redis extra
+            RedisFleet,
+            SharedCircuitBreaker,
+            SharedRetryBudget,
+        )
+
+        url = os.environ.get("AIOHTTP_RETRY_BENCH_REDIS")
+        if not url:
+            msg = "contender retryclient-fleet needs AIOHTTP_RETRY_BENCH_REDIS (python -m benchmarks starts a server)"
+            raise SystemExit(msg)
+        fleet = RedisFleet(url=url, interval=float(os.environ.get("AIOHTTP_RETRY_BENCH_FLEET_INTERVAL", "0.2")))
+        return RetryClient(retry_budget=SharedRetryBudget(fleet), circuit_breaker=SharedCircuitBreaker(fleet))
     if name == "retryclient-request":
         # Reference: every try through ClientSession.request, as for a session whose request is
         # overridden, to show what the direct route to ClientSession._request saves.

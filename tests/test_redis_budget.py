@@ -117,8 +117,11 @@ async def test_keys_hold_counts_only_and_expire(fleets: list[RedisFleet], redis_
         assert keys == [b"aiohttp_retry:budget:127.0.0.1:8080"]
         assert 0 < await redis.pttl(keys[0]) <= 10_000  # two windows
         fields = await redis.hgetall(keys[0])
-    assert sorted(int(value) for value in fields.values()) == [1, 50]  # the call, and the claim: 0.2 + 5 * 10, whole
-    assert all(name[:1] in {b"c", b"r"} and name[1:].isdigit() for name in fields)
+    me = budget.process.encode()
+    assert set(fields) == {b"c:" + me, b"r:" + me, b"h:" + me, b"s:" + me}
+    assert (fields[b"c:" + me], fields[b"r:" + me]) == (b"1", b"0")  # its window: one call, no retry
+    assert fields[b"h:" + me] == b"50"  # its claim: 0.2 * 1 + 5 * 10, whole
+    assert fields[b"s:" + me].isdigit()  # when it told them (the server's clock, ms)
 
 
 async def test_an_outage_falls_back_to_the_local_budget_and_recovers(
