@@ -137,7 +137,7 @@ class CircuitBreaker:
             return False
         if circuit.state == OPEN and self.clock() - circuit.opened_at < self.break_duration:
             return True
-        return circuit.probes >= self.half_open_probes and circuit.state == HALF_OPEN
+        return circuit.probes >= self._probe_limit(key) and circuit.state == HALF_OPEN
 
     def acquire(self, key: str) -> Permit | float:
         """Ask to send a try to ``key``: a :class:`Permit` grants it; a number refuses it (seconds to a probe)."""
@@ -154,10 +154,14 @@ class CircuitBreaker:
             if left > 0:
                 return left
             change = self._move(key, circuit, HALF_OPEN, now)
-        if circuit.probes >= self.half_open_probes:
+        if circuit.probes >= self._probe_limit(key):
             return 0.0
         circuit.probes += 1
         return Permit(circuit.generation, probe=True, change=change)
+
+    def _probe_limit(self, _key: str) -> int:
+        """Probes a half-open breaker lets through at a time (a fleet's breaker has its slots granted)."""
+        return self.half_open_probes
 
     def record(self, key: str, permit: Permit, *, failed: bool) -> BreakerStateChange | None:
         """Report the outcome of a try granted with ``permit``; outcomes from an earlier state are ignored.

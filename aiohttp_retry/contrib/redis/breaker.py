@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp_retry.contrib.redis.fleet import RedisFleet
 from aiohttp_retry.events import BreakerStateChange, emit_to
-from aiohttp_retry.policy.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, Permit, _Circuit
+from aiohttp_retry.policy.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, _Circuit
 
 __all__ = ["SharedCircuitBreaker"]
 
@@ -165,28 +165,17 @@ class SharedCircuitBreaker(CircuitBreaker):
             view.proposal, view.proposed_in = proposal, view.gen
         return change
 
-    def acquire(self, key: str) -> Permit | float:
-        """As ``CircuitBreaker.acquire``; while half-open, a probe needs a slot granted by the fleet."""
-        circuit = self._circuits.get(key)
-        if circuit is not None and circuit.state is CLOSED:
-            return circuit.permit  # the common case, on every call
-        view = self._view(key)
+    def _circuit(self, key: str) -> _Circuit:
+        """As ``CircuitBreaker._circuit``; a key met for the first time is shared from the next sync on."""
+        self._view(key)
+        return super()._circuit(key)
+
+    def _probe_limit(self, key: str) -> int:
+        """While half-open, a probe needs a slot the fleet granted (the local limit while Redis is unreachable)."""
         if self.fleet.degraded:
-            return super().acquire(key)
-        circuit = self._circuit(key)
-        if circuit.state == CLOSED:
-            return circuit.permit
-        now = self.clock()
-        change = None
-        if circuit.state == OPEN:
-            left = circuit.opened_at + self.break_duration - now
-            if left > 0:
-                return left
-            change = self._move(key, circuit, HALF_OPEN, now)
-        if circuit.probes >= view.slots:
-            return 0.0  # the fleet's probes are taken (or not granted yet: at the next sync)
-        circuit.probes += 1
-        return Permit(circuit.generation, probe=True, change=change)
+            return self.half_open_probes
+        view = self._shared.get(key)
+        return 0 if view is None else view.slots
 
     def queue(self, pipe: Any, *, final: bool = False) -> Callable[[list[Any]], int] | None:
         """Queue this sync's script calls on ``pipe``; the function that applies their answers, or ``None``."""
