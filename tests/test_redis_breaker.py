@@ -95,6 +95,8 @@ async def test_half_open_probes_are_limited_across_the_fleet(
     await sync(fa, fb)
     await asyncio.sleep(0.35)  # the break passes
     await sync(fa, fb)  # a is granted the fleet's one probe slot; b none
+    assert not a.would_refuse(KEY)
+    assert b.would_refuse(KEY)
     probe = a.acquire(KEY)
     assert isinstance(probe, Permit)
     assert probe.probe
