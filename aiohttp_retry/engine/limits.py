@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from aiohttp_retry.engine.concurrency import ConcurrencyLimiter
@@ -133,6 +133,8 @@ class Limits:
         rate = self.rate
         if rate is not None:
             start = rate.reserve(key, url, now, expires)
+            if not isinstance(start, (float, int)):  # a limiter that must ask (a shared one): wait for its answer
+                return self._reserved(start, key, url, expires)
         concurrency = self.concurrency
         if concurrency is None:
             return NO_SLOTS if start <= now else self._later(key, url, start, NO_SLOTS, expires)
@@ -143,6 +145,13 @@ class Limits:
         else:
             pools = concurrency.pools(key, url)
         return self._later(key, url, start, tuple(pools), expires)
+
+    async def _reserved(self, reserving: Awaitable[float], key: str, url: Any, expires: float) -> Any:
+        """Wait for the start a limiter reserves by asking (Redis, for a shared one), then as :meth:`_later`."""
+        start = await reserving
+        concurrency = self.concurrency
+        pools = NO_SLOTS if concurrency is None else tuple(concurrency.pools(key, url))
+        return await self._later(key, url, start, pools, expires)
 
     async def _later(self, key: str, url: Any, start: float, pools: tuple[_Pool, ...], expires: float) -> Any:
         """Wait for the reserved start, then for the slots; a cancelled wait gives its reservation back."""
@@ -176,8 +185,11 @@ class Limits:
         rate = self.rate
         if rate is not None:
             try:
-                rate.reserve(key, url, now, now)
+                start = rate.reserve(key, url, now, now)
             except RateLimitedError:
+                return StopReason.RATE_LIMITED
+            if not isinstance(start, (float, int)):  # it must ask first: that is a wait, so the hedge does not go
+                getattr(start, "close", lambda: None)()
                 return StopReason.RATE_LIMITED
         concurrency = self.concurrency
         if concurrency is None:

@@ -1,11 +1,14 @@
 """The stateful policies as protocols: any object with these methods can be passed in.
 
 The engine calls them synchronously on the hot path; each method must be
-O(1) against local state (a shared implementation syncs in the background).
+O(1) against local state (a shared implementation syncs in the background),
+but for a rate limiter's ``reserve``, which may hand back an awaitable start
+when a limit needs an answer from elsewhere.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any, Protocol, runtime_checkable
 
 from aiohttp_retry.policy.breaker import Permit
@@ -50,10 +53,12 @@ class CircuitBreakerLike(Protocol):
 class RateLimiterLike(Protocol):
     """A rate limiter: reserves a start for each try, in the order asked, within a deadline."""
 
-    def reserve(self, key: str, url: Any, now: float, latest: float = ...) -> float:
-        """The start reserved for a try to ``url`` (origin ``key``), at or after ``now``.
+    def reserve(self, key: str, url: Any, now: float, latest: float = ...) -> float | Awaitable[float]:
+        """The start reserved for a try to ``url`` (origin ``key``), at or after ``now`` (the loop's clock).
 
-        Raises ``RateLimitedError`` when it would come after ``latest``.
+        A limiter that must ask elsewhere (a shared one) may return an awaitable of the start
+        instead; the try then waits for it, and a hedge to that URL does not go.
+        Raises ``RateLimitedError`` when the start would come after ``latest``.
         """
 
     def cancel(self, key: str, url: Any, at: float) -> None:

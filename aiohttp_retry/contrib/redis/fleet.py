@@ -129,7 +129,7 @@ class RedisFleet:
             done = await asyncio.wait_for(self._round(final=final), self.timeout)
         except Exception as error:  # noqa: BLE001 - any failure of Redis means: decide locally
             self.failures += 1
-            self._lost(error)
+            self.lost(error)
             return False
         if done is None:
             return True  # nothing in use: nothing to tell or ask
@@ -170,7 +170,13 @@ class RedisFleet:
             await self.redis.script_load(script)
         self._loaded = True
 
-    def _lost(self, error: BaseException) -> None:
+    @property
+    def lost_at(self) -> float | None:
+        """When (``time.monotonic()``) the outage under way began; ``None`` while Redis answers."""
+        return self._lost_at
+
+    def lost(self, error: BaseException) -> None:
+        """Redis failed a request (``error``): the policies decide locally until a sync succeeds (logged once)."""
         if self._lost_at is not None:
             return
         now = time.monotonic()
