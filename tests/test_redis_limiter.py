@@ -231,3 +231,58 @@ def test_bad_arguments_are_refused() -> None:
         "SharedRateLimiter(redis 127.0.0.1:1/0 prefix 'aiohttp_retry', per_origin='10/s', "
         "total='600 per 60 s', rules=...)"
     )
+
+
+async def test_while_redis_is_down_every_kind_of_limit_is_shared_out_and_a_local_start_is_given_back(
+    fleets: list[RedisFleet], redis_server: RedisServer
+) -> None:
+    """Two processes counted: "4 per 0.5 s" per rule and in total become 2 each locally; a cancelled local start
+    goes back to the local limits."""
+    a, b = fleets
+    mine = SharedRateLimiter(a, total="4 per 0.5 s", rules={ORIGIN: "4 per 0.5 s"})
+    other = SharedRateLimiter(b, total="4 per 0.5 s", rules={ORIGIN: "4 per 0.5 s"})
+    await start_of(mine)
+    await start_of(other)
+    for fleet in (a, b, a):
+        assert await fleet.sync()
+    redis_server.stop()
+    assert not await a.sync()
+    assert a.degraded
+    assert [round(await start_of(mine), 1) for _ in range(2)] == [0.0, 0.0]
+    loop = asyncio.get_running_loop()
+    third = mine.reserve(ORIGIN, URL, loop.time())
+    assert isinstance(third, float)  # decided locally, at once
+    assert third - loop.time() == pytest.approx(0.51, abs=0.05)  # the share of 2 is used up
+    mine.cancel(ORIGIN, URL, third)
+    again = mine.reserve(ORIGIN, URL, loop.time())
+    assert again == pytest.approx(third, abs=0.05)  # the start given back is the next one's
+    assert mine.reserve("other.example.com", "http://other.example.com/", loop.time()) > loop.time()  # the total
+
+
+async def test_a_caller_cancelled_during_the_round_trip_gives_its_start_back(redis_server: RedisServer) -> None:
+    async with (
+        RedisFleet(url=redis_server.url, interval=60, timeout=5) as fleet,
+        Redis.from_url(redis_server.url) as admin,
+    ):
+        limiter = SharedRateLimiter(fleet, per_origin="1/s")
+        await start_of(limiter)
+        await admin.execute_command("CLIENT", "PAUSE", "300", "WRITE")
+        asking = asyncio.ensure_future(start_of(limiter))
+        await asyncio.sleep(0.1)  # the script is sent; the paused server holds it
+        asking.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asking
+        await asyncio.sleep(0.4)  # the pause ends
+        await limiter.aclose()
+        assert await admin.zcard(f"aiohttp_retry:rate:{ORIGIN}") == 1  # the first start only
+        assert not fleet.degraded
+
+
+async def test_origins_kept_are_bounded(fleets: list[RedisFleet]) -> None:
+    limiter = SharedRateLimiter(fleets[0], per_origin="5/s", max_keys=2)
+    for origin in ("a.example", "b.example", "c.example"):
+        await start_of(limiter, f"http://{origin}/")
+    assert list(limiter._origins) == ["b.example", "c.example"]
+    assert limiter.queue(fleets[0].redis.pipeline()) is not None
+    unused = SharedRateLimiter(fleets[1], per_origin="5/s")
+    assert unused.queue(fleets[1].redis.pipeline()) is None  # never used: not counted among the processes
