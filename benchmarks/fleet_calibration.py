@@ -199,7 +199,7 @@ async def calibrate(args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="10 processes for 9 s: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="10 processes for 15 s: a smoke run")
     parser.add_argument("--processes", type=int, default=50)
     parser.add_argument("--capacity", type=float, default=200.0, help="requests a second the server serves")
     parser.add_argument("--service-time", type=float, default=0.05)
@@ -217,7 +217,7 @@ def main() -> None:
         sys.stdout.write(json.dumps(asyncio.run(client_process(args))) + "\n")
         return
     if args.quick:
-        args.processes, args.seconds = 10, 9.0
+        args.processes, args.seconds = 10, 15.0
     out = asyncio.run(calibrate(args))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")

@@ -302,10 +302,14 @@ class Strategy:
         self.name, self.options, self.describe = name, options, describe
         self.budget, self.breaker, self.throttle = budget, breaker, throttle
         self.shared_budget, self.shared_breaker = budget == "shared", breaker == "shared"
+        self.budget_floor = 10.0  # RetryBudget's min_per_second
+        self.throttle_window = 120.0  # AdaptiveThrottle's window
         self.seed = 0
 
     def make_budget(self, sim: Sim) -> RetryBudget | None:
-        return None if self.budget is None else RetryBudget(clock=sim.clock)
+        if self.budget is None:
+            return None
+        return RetryBudget(min_per_second=self.budget_floor, clock=sim.clock)
 
     def make_breaker(self, sim: Sim) -> CircuitBreaker | None:
         return None if self.breaker is None else CircuitBreaker(clock=sim.clock)
@@ -314,11 +318,15 @@ class Strategy:
         if not self.throttle:
             return None
         self.seed += 1
-        return AdaptiveThrottle(rng=random.Random(self.seed))
+        return AdaptiveThrottle(window=self.throttle_window, rng=random.Random(self.seed))
 
 
-def strategies(attempt_timeout: float) -> list[Strategy]:
-    """The strategies compared, each with the same per-try timeout (as a ClientTimeout would give every client)."""
+def strategies(attempt_timeout: float, clients: int = 10_000) -> list[Strategy]:
+    """The strategies compared, each with the same per-try timeout (as a ClientTimeout would give every client).
+
+    ``local-budget-scaled`` is a RetryBudget in every client whose reserve is the default fleet
+    reserve (10 retries a second) divided among the ``clients``.
+    """
     timed = {"attempt_timeout": attempt_timeout}
 
     def exponential(attempts: int) -> ExponentialRetry:
@@ -327,14 +335,25 @@ def strategies(attempt_timeout: float) -> list[Strategy]:
     def jitter() -> FullJitterRetry:
         return FullJitterRetry(attempts=4, total_timeout=10 * attempt_timeout, rng=random.Random(7), **timed)  # type: ignore[arg-type]
 
+    scaled = Strategy(
+        "local-budget-scaled",
+        exponential(4),
+        budget="local",
+        describe=f"+ RetryBudget(min_per_second=10 / {clients}) in every client",
+    )
+    scaled.budget_floor = 10.0 / clients
+    short = Strategy("throttle-10s", exponential(4), throttle=True, describe="+ AdaptiveThrottle(window=10)")
+    short.throttle_window = 10.0
     return [
         Strategy("no-retries", exponential(1), describe="1 try per call"),
         Strategy("3-retries", exponential(4), describe="ExponentialRetry(attempts=4), nothing else (2.9.1, the peers)"),
         Strategy("local-budget", exponential(4), budget="local", describe="+ RetryBudget() in every client"),
+        scaled,
         Strategy("shared-budget", exponential(4), budget="shared", describe="+ one budget for the fleet"),
         Strategy("local-breaker", exponential(4), breaker="local", describe="+ CircuitBreaker() in every client"),
         Strategy("shared-breaker", exponential(4), breaker="shared", describe="+ one breaker for the fleet"),
         Strategy("throttle", exponential(4), throttle=True, describe="+ AdaptiveThrottle() in every client"),
+        short,
         Strategy(
             "recommended",
             jitter(),
@@ -491,23 +510,23 @@ def sweep(args: argparse.Namespace, chosen: list[Strategy]) -> dict[str, Any]:
         ("load / capacity", out["load"], "{:5.2f}"),
         ("calls succeeded", out["success"], "{:5.0%}"),
     ):
-        print(f"{title:16s} " + " ".join(f"{rate:>5.0%}" for rate in rates))
+        print(f"{title:20s} " + " ".join(f"{rate:>5.0%}" for rate in rates))
         for name, values in table.items():
-            print(f"{name:16s} " + " ".join(shown.format(v) for v in values))
+            print(f"{name:20s} " + " ".join(shown.format(v) for v in values))
     return out
 
 
 def print_table(name: str, rows: list[dict[str, Any]], params: str) -> None:
     print(f"\n{name}: {params}")
     print(
-        f"{'strategy':16s} {'success':>8s} {'goodput':>8s} {'peak load':>10s} {'load after':>11s} "
+        f"{'strategy':20s} {'success':>8s} {'goodput':>8s} {'peak load':>10s} {'load after':>11s} "
         f"{'recovered':>10s} {'tries/call':>10s} {'wasted':>7s} {'sim s':>6s}"
     )
     for row in rows:
         rec = row["recovered_after_s"]
         shown = "never" if rec is None else f"{rec:.0f} s"
         print(
-            f"{row['strategy']:16s} {row['success']:8.1%} {row['goodput']:8.2f} {row['peak_load']:9.2f}x "
+            f"{row['strategy']:20s} {row['success']:8.1%} {row['goodput']:8.2f} {row['peak_load']:9.2f}x "
             f"{row['load_after_trigger']:10.2f}x {shown:>10s} {row['amplification']:10.2f} {row['wasted_share']:7.1%} "
             f"{row['seconds_to_simulate']:6.1f}"
         )
@@ -561,7 +580,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.clients, args.capacity, args.sweep_seconds = 1_000, 1_000.0, 10
-    chosen = strategies(args.attempt_timeout)
+    chosen = strategies(args.attempt_timeout, args.clients)
     if args.strategies:
         wanted = set(args.strategies.split(","))
         chosen = [s for s in chosen if s.name in wanted]
