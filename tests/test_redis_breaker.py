@@ -55,9 +55,9 @@ async def test_a_breaker_opened_in_one_process_is_followed_by_the_others(
     a, b = breakers([fa, fb])
     assert isinstance(b.acquire(KEY), Permit)  # b knows the origin, and it is closed
     outcomes(a, 20, 20)
-    assert a.state(KEY) == OPEN
+    assert a.state(KEY) == CLOSED  # its own window alone does not open it: the fleet's does, at a sync
     await sync(fa, fb)
-    assert b.state(KEY) == OPEN
+    assert (a.state(KEY), b.state(KEY)) == (OPEN, OPEN)
     refused = b.acquire(KEY)
     assert isinstance(refused, float)
     assert 0 < refused <= 0.3
@@ -73,6 +73,19 @@ async def test_the_failure_ratio_is_the_fleets(fleets: tuple[list[RedisFleet], l
     assert (a.state(KEY), b.state(KEY)) == (CLOSED, CLOSED)
     await sync(fa, fb, fa)
     assert (a.state(KEY), b.state(KEY)) == (OPEN, OPEN)
+
+
+async def test_one_process_failing_alone_does_not_open_the_fleets_breaker(
+    fleets: tuple[list[RedisFleet], list[list[Any]]],
+) -> None:
+    """a's own window is all failures, b's all successes: 20 of 80 in the fleet's window, below the ratio."""
+    (fa, fb), (seen_a, _) = fleets
+    a, b = breakers([fa, fb])
+    outcomes(b, 60, 0)
+    outcomes(a, 20, 20)
+    await sync(fb, fa, fb, fa)
+    assert (a.state(KEY), b.state(KEY)) == (CLOSED, CLOSED)
+    assert not [e for e in seen_a if isinstance(e, BreakerStateChange)]
 
 
 async def test_below_the_ratio_the_fleet_stays_closed(fleets: tuple[list[RedisFleet], list[list[Any]]]) -> None:
@@ -112,8 +125,8 @@ async def test_half_open_probes_are_limited_across_the_fleet(
         (OPEN, HALF_OPEN),
         (HALF_OPEN, CLOSED),
     ]
-    # a opened and closed it itself; the half-open state it took from the fleet
-    assert [(e.old, e.new) for e in seen_a if isinstance(e, BreakerStateChange)] == [(OPEN, HALF_OPEN)]
+    # a took the opening and the half-open state from the fleet; it closed it itself (its probe succeeded)
+    assert [(e.old, e.new) for e in seen_a if isinstance(e, BreakerStateChange)] == [(CLOSED, OPEN), (OPEN, HALF_OPEN)]
 
 
 async def test_a_failed_probe_reopens_for_everyone(fleets: tuple[list[RedisFleet], list[list[Any]]]) -> None:

@@ -183,9 +183,17 @@ class CircuitBreaker:
             self._circuits.move_to_end(key)  # keys are forgotten least recently failed first
             window.add(_FAILURES, now)
             tries = window.total(_TRIES, now)
-            if tries >= self.minimum_throughput and window.total(_FAILURES, now) >= self.failure_ratio * tries:
+            if (
+                tries >= self.minimum_throughput
+                and window.total(_FAILURES, now) >= self.failure_ratio * tries
+                and self._opens_here(key)
+            ):
                 return self._move(key, circuit, OPEN, now)
         return None
+
+    def _opens_here(self, _key: str) -> bool:
+        """Whether this breaker's own window may open it (a fleet's breaker opens on the fleet's window)."""
+        return True
 
     def release(self, key: str, permit: Permit) -> None:
         """Give back a granted try whose outcome will never be known (it was cancelled)."""

@@ -102,16 +102,19 @@ class _Shared:
 class SharedCircuitBreaker(CircuitBreaker):
     """A ``CircuitBreaker`` whose state every process of ``fleet`` follows (same arguments, and ``fleet``).
 
-    Each process counts its tries in its own window, as a ``CircuitBreaker`` does, and
-    acts on what it sees at once; at each sync it tells the fleet its window's counts
-    and the state changes it made, and takes the fleet's state: the breaker opens when
-    the failures in the fleet's window (the sum of every process's) reach
-    ``failure_ratio``, or when a process opened it; it turns half-open ``break_duration``
-    after opening by the server's clock; the first probe's outcome closes or reopens it
-    for all. While half-open, at most ``half_open_probes`` probes are in flight in the
-    whole fleet: a process probes only with slots the fleet granted it. State changes
+    Each process counts its tries in its own window, as a ``CircuitBreaker`` does; at
+    each sync it tells the fleet its window's counts and the state changes it made, and
+    takes the fleet's state: the breaker opens when the failures in the fleet's window
+    (the sum of every process's) reach ``failure_ratio`` with ``minimum_throughput``
+    tries, never on one process's window alone (a small sample: with many processes one
+    of them would cross the ratio by chance long before the fleet does); it turns
+    half-open ``break_duration`` after opening by the server's clock; the first probe's
+    outcome closes or reopens it for all, at once in the process that sent it. While
+    half-open, at most ``half_open_probes`` probes are in flight in the whole fleet: a
+    process probes only with slots the fleet granted it. State changes
     learnt from the fleet are given as ``BreakerStateChange`` events to the fleet's
-    listeners. While Redis is unreachable the process goes on as a local breaker.
+    listeners. While Redis is unreachable the process goes on as a local breaker (and
+    an opening it made then is told to the fleet when Redis answers again).
     """
 
     def __init__(
@@ -169,6 +172,14 @@ class SharedCircuitBreaker(CircuitBreaker):
         """As ``CircuitBreaker._circuit``; a key met for the first time is shared from the next sync on."""
         self._view(key)
         return super()._circuit(key)
+
+    def _opens_here(self, _key: str) -> bool:
+        """Only while Redis is unreachable: else the fleet opens it, on the fleet's window, at a sync.
+
+        One process's window is a small sample of the fleet's: with many processes, one of
+        them would cross the ratio by chance long before the fleet does.
+        """
+        return self.fleet.degraded
 
     def _probe_limit(self, key: str) -> int:
         """While half-open, a probe needs a slot the fleet granted (the local limit while Redis is unreachable)."""
