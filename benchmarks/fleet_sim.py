@@ -15,8 +15,9 @@ and the outcome of every try to the breaker (``record``) and the throttle (``rec
 clocks read the simulation's time.
 
 A fleet-shared budget or breaker is one object used by every client: the rule that
-``SharedRetryBudget`` and ``SharedCircuitBreaker`` apply over Redis, with the sync taken as
-instant (they sync every 0.2 s; the budget's window is 10 s).
+``SharedRetryBudget`` and ``SharedCircuitBreaker`` apply over Redis. The shared breaker opens
+only at the fleet's syncs (every 0.2 s), on the fleet's window, as the Redis script opens it;
+otherwise the sync is taken as instant (the budget's window is 10 s).
 
 The service: ``capacity`` requests a second, served by ``capacity * service_time`` workers
 that each take ``service_time`` per request, first come first served from an unbounded queue,
@@ -47,11 +48,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp_retry import AdaptiveThrottle, CircuitBreaker, ExponentialRetry, FullJitterRetry, RetryBudget
 from aiohttp_retry.engine.plan import plan_of
-from aiohttp_retry.policy.breaker import Permit
+from aiohttp_retry.policy.breaker import CLOSED, OPEN, Permit
 from aiohttp_retry.policy.deadline import fits_before
 from aiohttp_retry.policy.stop import ErrorKind
 
 KEY = "service.example:443"
+SYNC_INTERVAL = 0.2  # RedisFleet's default: how often a fleet's shared breaker decides to open
 TIMEOUT = ErrorKind.TIMEOUT
 
 
@@ -286,6 +288,40 @@ class Client:
         self.stats.add("ok" if ok else "failed", self.sim.now)
 
 
+class FleetBreaker(CircuitBreaker):
+    """The breaker a fleet shares (``SharedCircuitBreaker``'s rule): it opens on the fleet's window, at a sync.
+
+    Every client's tries count in one window at once, but the opening is decided only at the
+    fleet's syncs (every ``interval`` seconds), as the Redis script decides it; a probe's outcome
+    closes or reopens it at once, as in the process that sent the probe.
+    """
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.due: list[str] = []  # keys the fleet opened at the last sync, which the processes learn at this one
+
+    def _opens_here(self, _key: str) -> bool:
+        return False
+
+    def sync(self, now: float) -> None:
+        """One sync round: the processes learn the openings decided at the last round; the fleet decides anew.
+
+        Each process tells its counts at its own sync and learns the fleet's state at its next
+        one: an opening reaches the processes about one interval after the fleet's window crossed.
+        """
+        for key in self.due:
+            circuit = self._circuits.get(key)
+            if circuit is not None and circuit.state == CLOSED:
+                self._move(key, circuit, OPEN, now)
+        self.due = []
+        for key, circuit in self._circuits.items():
+            if circuit.state != CLOSED:
+                continue
+            tries = circuit.window.total(0, now)
+            if tries >= self.minimum_throughput and circuit.window.total(1, now) >= self.failure_ratio * tries:
+                self.due.append(key)
+
+
 class Strategy:
     """A retry strategy: the options, and which policies each client has (its own, or the fleet's)."""
 
@@ -394,10 +430,15 @@ def run(
     rng = random.Random(seed)
     service = Service(sim, stats, capacity, service_time, random.Random(seed + 1))
     service.shed, service.retry_after = shed, retry_after
-    shared = {
-        "budget": RetryBudget(clock=sim.clock) if strategy.shared_budget else None,
-        "breaker": CircuitBreaker(clock=sim.clock) if strategy.shared_breaker else None,
-    }
+    breaker = FleetBreaker(clock=sim.clock) if strategy.shared_breaker else None
+    shared = {"budget": RetryBudget(clock=sim.clock) if strategy.shared_budget else None, "breaker": breaker}
+    if breaker is not None:
+
+        def sync(_: Any) -> None:
+            breaker.sync(sim.now)
+            sim.at(sim.now + SYNC_INTERVAL, sync, None)
+
+        sim.at(SYNC_INTERVAL, sync, None)
     fleet = [Client(sim, service, stats, strategy, shared) for _ in range(clients)]
     for at, share, failure in scenario.events:
 
