@@ -7,6 +7,7 @@ import pytest
 from aiohttp import ClientSession
 from pytest_aiohttp.plugin import AiohttpServer
 
+from aiohttp_retry.contrib.redis import RedisFleet
 from tests.drivers import DRIVERS, OPEN_POOLS, Driver, HttpxDriver
 from tests.fault_server import FaultServer
 from tests.memory_transport import LOGGER_NAME
@@ -71,3 +72,12 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
     finally:
         server.cleanup()
+
+
+@pytest.fixture
+async def fleets(redis_server: RedisServer) -> AsyncIterator[list[RedisFleet]]:
+    """Two RedisFleets on one real server and prefix, as two processes would have: each with its own client."""
+    made = [RedisFleet(url=redis_server.url, interval=60, timeout=0.5) for _ in range(2)]
+    yield made
+    for fleet in made:
+        await fleet.aclose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -27,15 +26,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-async def fleets(redis_server: RedisServer) -> AsyncIterator[list[RedisFleet]]:
-    """Two fleets on the same server and prefix, as two processes would have: each with its own client."""
-    made = [RedisFleet(url=redis_server.url, interval=60, timeout=0.5) for _ in range(2)]
-    yield made
-    for fleet in made:
-        await fleet.aclose()
 
 
 def grants(budget: SharedRetryBudget, key: str = KEY, most: int = 1000) -> int:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from redis.asyncio import Redis
@@ -22,14 +21,6 @@ from tests.test_limits import most_in_any_window
 
 ORIGIN = "api.example.com"
 URL = f"http://{ORIGIN}/items"
-
-
-@pytest.fixture
-async def fleets(redis_server: RedisServer) -> AsyncIterator[list[RedisFleet]]:
-    made = [RedisFleet(url=redis_server.url, interval=60, timeout=0.5) for _ in range(2)]
-    yield made
-    for fleet in made:
-        await fleet.aclose()
 
 
 async def start_of(limiter: SharedRateLimiter, url: str = URL, latest: float = float("inf")) -> float:
