@@ -30,6 +30,7 @@ from aiohttp import (
 )
 from yarl import URL
 
+from aiohttp_retry.engine.waiting import bounded
 from aiohttp_retry.policy.stop import ErrorKind
 
 __all__ = [
@@ -199,7 +200,7 @@ async def within(awaitable: Awaitable[Any], seconds: float) -> Any:
     """
     task = asyncio.current_task()
     if sys.version_info < (3, 11) or task is None:  # pragma: no cover - Python 3.10 has no Task.uncancel
-        return await asyncio.wait_for(awaitable, seconds)
+        return await bounded(awaitable, seconds)
     expiry = _Expiry(task)
     cancelling = task.cancelling()  # cancellations already pending belong to the caller
     loop = asyncio.get_running_loop()

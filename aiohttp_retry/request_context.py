@@ -19,7 +19,7 @@ from aiohttp import ClientResponse
 from multidict import CIMultiDict
 from yarl import URL
 
-from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC, check_final, origin_of, route_of, session_origin
+from aiohttp_retry.aiohttp_codec import AIOHTTP_CODEC, check_final, origin_of, route_of, session_origin, within
 from aiohttp_retry.body import ReplayableBody, needs_preparing, prepare_body
 from aiohttp_retry.engine import plan_of, run
 from aiohttp_retry.errors import RetryTimeoutError
@@ -279,7 +279,7 @@ class _RequestContext:
             await self._prepare_bodies(plan.replay_buffer)
         else:
             try:
-                await asyncio.wait_for(self._prepare_bodies(plan.replay_buffer), plan.total)
+                await within(self._prepare_bodies(plan.replay_buffer), plan.total)
             except TimeoutError as error:
                 limit = "total_timeout"  # reading the body ahead used up the whole call
                 raise RetryTimeoutError(limit, plan.total, 0) from error

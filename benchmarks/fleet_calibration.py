@@ -86,7 +86,7 @@ async def client_process(args: argparse.Namespace) -> dict[str, Any]:
         sys.stdout.write("ready\n")  # then the parent says when to begin, once every process is ready
         sys.stdout.flush()
         begin = float(await asyncio.to_thread(sys.stdin.readline))
-        await asyncio.sleep(max(0.0, begin - time.time()))
+        await asyncio.sleep(min(1.0, max(0.0, begin - time.time())))  # bounded: a clock step never stalls it
         began[0] = time.time()
         loop = asyncio.get_running_loop()
         start = loop.time()
@@ -170,7 +170,7 @@ async def real_run(
         await child.stdin.drain()
 
     async def schedule() -> None:
-        await asyncio.sleep(max(0.0, begin - time.time()))
+        await asyncio.sleep(min(1.0, max(0.0, begin - time.time())))
         loop = asyncio.get_running_loop()
         start = loop.time()
         for at, share, _ in scenario.events:

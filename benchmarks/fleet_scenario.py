@@ -162,7 +162,7 @@ async def limited_process(args: argparse.Namespace) -> dict[str, Any]:
                     name = type(error).__name__
                 outcomes[name] = outcomes.get(name, 0) + 1
 
-        await asyncio.sleep(max(0.0, args.begin - time.time()))
+        await asyncio.sleep(min(3.0, max(0.0, args.begin - time.time())))  # bounded: a clock step never stalls it
         tasks = [asyncio.ensure_future(caller()) for _ in range(args.callers)]
         await asyncio.sleep(args.seconds / 2)
         seen = getattr(limiter, "processes", None)  # halfway: every process is counted (at the end, some have left)

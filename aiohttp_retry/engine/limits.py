@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from aiohttp_retry.engine.concurrency import ConcurrencyLimiter
+from aiohttp_retry.engine.waiting import bounded
 from aiohttp_retry.errors import BulkheadFullError, LimitError, RateLimitedError, ThrottledError
 from aiohttp_retry.policy.limits import RateLimiter
 from aiohttp_retry.policy.protocols import AdaptiveThrottleLike, RateLimiterLike, check_policy
@@ -172,7 +173,11 @@ class Limits:
                 if left == math.inf:
                     await self.concurrency.take(pools)  # type: ignore[union-attr]
                 else:
-                    await asyncio.wait_for(self.concurrency.take(pools), max(left, 0.0))  # type: ignore[union-attr]
+                    await bounded(
+                        self.concurrency.take(pools),  # type: ignore[union-attr]
+                        max(left, 0.0),
+                        unused=lambda _: self.concurrency.leave(pools),  # type: ignore[union-attr]
+                    )
             except TimeoutError as error:
                 raise SlotWaitTimeout from error
         return pools

@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from aiohttp_retry.engine.waiting import bounded
 from aiohttp_retry.events import Listener, SharedStateLost, SharedStateRestored, emit_to
 
 try:
@@ -126,7 +127,7 @@ class RedisFleet:
         ``final``: push what is counted and give back what is claimed, claiming nothing new (on closing).
         """
         try:
-            done = await asyncio.wait_for(self._round(final=final), self.timeout)
+            done = await bounded(self._round(final=final), self.timeout)
         except Exception as error:  # noqa: BLE001 - any failure of Redis means: decide locally
             self.failures += 1
             self.lost(error)

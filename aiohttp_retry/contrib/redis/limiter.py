@@ -10,6 +10,7 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from aiohttp_retry.contrib.redis.fleet import RedisFleet
+from aiohttp_retry.engine.waiting import bounded
 from aiohttp_retry.errors import RateLimitedError
 from aiohttp_retry.policy.limits import LimitRules, RateLimiter, _describe, parse_rate
 from aiohttp_retry.policy.validate import check_count, check_delay
@@ -197,9 +198,7 @@ class SharedRateLimiter:
         while held and next(iter(held)) < now:  # starts passed: no longer given back
             del held[next(iter(held))]
         try:
-            reserved, distance, binding = await asyncio.wait_for(
-                self._reserve(keys=keys, args=args), self.fleet.timeout
-            )
+            reserved, distance, binding = await bounded(self._reserve(keys=keys, args=args), self.fleet.timeout)
         except asyncio.CancelledError:
             self._give_back(keys, member)  # it may have been reserved: a start given back is never used
             raise
@@ -234,7 +233,7 @@ class SharedRateLimiter:
             pipe.zrem(key, member)
         # a start not given back is a start not used: never more tries, so a failure here is let go
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(pipe.execute(), self.fleet.timeout)
+            await bounded(pipe.execute(), self.fleet.timeout)
 
     def _fallback(self) -> RateLimiter:
         """The local limits for the outage under way: each count divided by the processes last counted."""
