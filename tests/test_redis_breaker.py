@@ -129,6 +129,29 @@ async def test_half_open_probes_are_limited_across_the_fleet(
     assert [(e.old, e.new) for e in seen_a if isinstance(e, BreakerStateChange)] == [(CLOSED, OPEN), (OPEN, HALF_OPEN)]
 
 
+async def test_a_successful_probe_closes_for_everyone_whatever_the_old_window_held(
+    fleets: tuple[list[RedisFleet], list[list[Any]]],
+) -> None:
+    """Both processes told the fleet their windows' failures while it was half-open; a's probe succeeds: the
+    fleet closes and stays closed (those failures belong to the state that ended), as a local breaker does."""
+    (fa, fb), (seen_a, seen_b) = fleets
+    a, b = breakers([fa, fb])
+    outcomes(a, 20, 20)
+    outcomes(b, 20, 20)
+    await sync(fa, fb)
+    await asyncio.sleep(0.35)  # the break passes
+    await sync(fa, fb)  # half-open: a is granted the probe slot
+    await sync(fa, fb)  # each tells the half-open fleet its window (20 failures)
+    probe = a.acquire(KEY)
+    assert isinstance(probe, Permit)
+    a.record(KEY, probe, failed=False)
+    await sync(fa, fb, fa)
+    assert (a.state(KEY), b.state(KEY)) == (CLOSED, CLOSED)
+    assert isinstance(b.acquire(KEY), Permit)
+    assert [(e.old, e.new) for e in seen_b if isinstance(e, BreakerStateChange)][-1] == (HALF_OPEN, CLOSED)
+    assert [(e.old, e.new) for e in seen_a if isinstance(e, BreakerStateChange)] == [(CLOSED, OPEN), (OPEN, HALF_OPEN)]
+
+
 async def test_a_failed_probe_reopens_for_everyone(fleets: tuple[list[RedisFleet], list[list[Any]]]) -> None:
     (fa, fb), _ = fleets
     a, b = breakers([fa, fb], half_open_probes=2)

@@ -52,7 +52,9 @@ for i = 1, #fields, 2 do
     end
   end
 end
-if state == 'closed' and tries > 0 and tries >= tonumber(ARGV[10]) and failures >= tonumber(ARGV[9]) * tries then
+-- the counts are of the state the call found: a breaker this call closed starts its window empty
+if gen == was and state == 'closed' and tries > 0 and tries >= tonumber(ARGV[10])
+  and failures >= tonumber(ARGV[9]) * tries then
   state, opened, gen = 'open', now, gen + 1
 end
 if state == 'open' and now - opened >= tonumber(ARGV[11]) then state, gen = 'half_open', gen + 1 end
