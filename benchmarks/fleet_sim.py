@@ -299,6 +299,11 @@ class FleetBreaker(CircuitBreaker):
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         self.due: list[str] = []  # keys the fleet opened at the last sync, which the processes learn at this one
+        self.changes: list[tuple[float, str, str]] = []  # (when, old state, new state), for the calibration
+
+    def _move(self, key: str, circuit: Any, new: str, now: float) -> Any:
+        self.changes.append((round(now, 2), circuit.state, new))
+        return super()._move(key, circuit, new, now)
 
     def _opens_here(self, _key: str) -> bool:
         return False
@@ -466,7 +471,10 @@ def run(
     began = time.perf_counter()
     sim.run(scenario.seconds + drain)
     took = time.perf_counter() - began
-    return figures(scenario, strategy, stats, capacity, took)
+    out = figures(scenario, strategy, stats, capacity, took)
+    if breaker is not None:
+        out["breaker_changes"] = breaker.changes
+    return out
 
 
 def figures(scenario: Scenario, strategy: Strategy, stats: Stats, capacity: float, took: float) -> dict[str, Any]:
